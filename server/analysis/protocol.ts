@@ -1,0 +1,81 @@
+/**
+ * Messages between the engine (main thread) and its analysis workers. Each request carries an
+ * id and gets exactly one reply with that id.
+ */
+import type {
+  AnalysisBackend,
+  BackendChoice,
+  DetectedObject,
+  FaceAnalysis,
+  FrameQuality,
+  RgbImage,
+} from './types.js';
+
+/** Tuning the engine passes to every worker at start (`workerData`). */
+export interface WorkerSettings {
+  backend: BackendChoice;
+  manifestPath: string;
+  /** Faces the detector may return per frame (Human's default is 1, which hides a second person). */
+  maxFaces: number;
+  minFaceScore: number;
+  minObjectScore: number;
+}
+
+export type WorkerRequest =
+  | {
+      id: number;
+      type: 'frame';
+      image: RgbImage;
+      objects: boolean;
+      identity: boolean;
+    }
+  | { id: number; type: 'reference'; image: RgbImage }
+  | { id: number; type: 'audio'; streamId: string; samples: Int16Array; discontinuity: boolean }
+  | { id: number; type: 'forget'; streamId: string };
+
+export interface FrameReply {
+  faces: FaceAnalysis[];
+  objects: DetectedObject[] | null;
+  quality: FrameQuality;
+  detectMs: number;
+  embedMs: number;
+  qualityMs: number;
+}
+
+export interface ReferenceReply {
+  faces: number;
+  embedding: number[] | null;
+  embeddingPath: 'face-api' | 'mesh' | null;
+  face: Omit<FaceAnalysis, 'embedding'> | null;
+  faceScore: number | null;
+  quality: FrameQuality;
+  detectMs: number;
+  embedMs: number;
+}
+
+export interface AudioReply {
+  speechProbability: number;
+  speechRatio: number;
+  rms: number;
+  frames: number;
+  vadMs: number;
+}
+
+export interface WorkerReplies {
+  frame: FrameReply;
+  reference: ReferenceReply;
+  audio: AudioReply;
+  forget: null;
+}
+
+export type WorkerMessage =
+  | {
+      type: 'ready';
+      backend: AnalysisBackend;
+      tried: string[];
+      versions: Record<string, string>;
+      loadMs: number;
+    }
+  | { type: 'failed'; message: string; tried: string[] }
+  | { type: 'reply'; id: number; ok: true; value: WorkerReplies[keyof WorkerReplies] }
+  | { type: 'reply'; id: number; ok: false; message: string };

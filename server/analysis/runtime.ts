@@ -1,0 +1,192 @@
+/**
+ * Worker-thread side: loads TensorFlow.js with the chosen backend, Human, face-api and the VAD,
+ * all from npm packages on disk, after checking every model file against models/manifest.json.
+ */
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import type * as TfCore from '@tensorflow/tfjs-core';
+import type * as FaceApi from '@vladmandic/face-api';
+import type { Config as HumanConfig, Human } from '@vladmandic/human';
+import { packageDir, readManifest, verifyModels } from './manifest.js';
+import { modelUrl, serveModels } from './model-fetch.js';
+import type { WorkerSettings } from './protocol.js';
+import { analysisBackends, type AnalysisBackend } from './types.js';
+import { SileroVad } from './vad.js';
+
+// CommonJS loading on purpose: Human's and face-api's node builds `require()` tfjs-core, and
+// every library in this thread must share that one tfjs-core instance (and its backend).
+const require = createRequire(import.meta.url);
+
+export type Tf = typeof TfCore;
+export type FaceApiModule = typeof FaceApi;
+
+export interface Runtime {
+  backend: AnalysisBackend;
+  tf: Tf;
+  human: Human;
+  faceapi: FaceApiModule;
+  vad: SileroVad;
+  settings: WorkerSettings;
+  versions: Record<string, string>;
+  /** Backends tried before the one that loaded, with why they failed. */
+  tried: string[];
+}
+
+/** Human models Vigil enables (the manifest ids are `human/<name>`). */
+const humanModels = ['blazeface', 'facemesh', 'iris', 'antispoof', 'liveness', 'centernet'];
+
+/** A nested partial: Human merges what it is given into its defaults. */
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
+
+/**
+ * Human's configuration for a shared worker: no frame-to-frame caching (`cacheSensitivity: 0`),
+ * because consecutive frames here come from different candidates.
+ */
+export function humanConfig(
+  settings: WorkerSettings,
+  backend: 'wasm' | 'tensorflow',
+): DeepPartial<HumanConfig> {
+  return {
+    backend,
+    wasmPath: `${path.join(packageDir('@tensorflow/tfjs-backend-wasm'), 'dist')}${path.sep}`,
+    modelBasePath: modelUrl('@vladmandic/human', 'models/'),
+    cacheModels: false,
+    validateModels: false,
+    debug: false,
+    async: false,
+    warmup: 'none',
+    cacheSensitivity: 0,
+    filter: { enabled: false },
+    gesture: { enabled: false },
+    face: {
+      enabled: true,
+      detector: {
+        modelPath: 'blazeface.json',
+        maxDetected: settings.maxFaces,
+        minConfidence: settings.minFaceScore,
+        rotation: false,
+        skipFrames: 0,
+        skipTime: 0,
+        return: false,
+      },
+      mesh: { enabled: true, modelPath: 'facemesh.json' },
+      iris: { enabled: true, modelPath: 'iris.json' },
+      attention: { enabled: false },
+      emotion: { enabled: false },
+      description: { enabled: false },
+      antispoof: { enabled: true, modelPath: 'antispoof.json', skipFrames: 0, skipTime: 0 },
+      liveness: { enabled: true, modelPath: 'liveness.json', skipFrames: 0, skipTime: 0 },
+    },
+    body: { enabled: false },
+    hand: { enabled: false },
+    segmentation: { enabled: false },
+    object: {
+      enabled: true,
+      modelPath: 'centernet.json',
+      minConfidence: settings.minObjectScore,
+      maxDetected: 10,
+      skipFrames: 0,
+      skipTime: 0,
+    },
+  };
+}
+
+interface LoadedBackend {
+  backend: AnalysisBackend;
+  humanBackend: 'wasm' | 'tensorflow';
+  tried: string[];
+}
+
+function firstLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? 'unknown error';
+}
+
+/**
+ * Loads the backend: `auto` tries each of `analysisBackends` in turn. tfjs-node(-gpu) stay out of
+ * package.json's hard dependencies (their install downloads libtensorflow); requiring them here
+ * is the guard: a missing package or native library throws and the next one is tried.
+ */
+function loadBackend(choice: WorkerSettings['backend']): LoadedBackend {
+  const order: readonly AnalysisBackend[] = choice === 'auto' ? analysisBackends : [choice];
+  const tried: string[] = [];
+  for (const backend of order) {
+    try {
+      if (backend === 'wasm') {
+        require('@tensorflow/tfjs-backend-wasm');
+        return { backend, humanBackend: 'wasm', tried };
+      }
+      // Registers the native 'tensorflow' backend on the shared tfjs-core.
+      require(backend === 'tfjs-node-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node');
+      return { backend, humanBackend: 'tensorflow', tried };
+    } catch (error) {
+      tried.push(`${backend}: ${firstLine(error)}`);
+    }
+  }
+  throw new Error(`no analysis backend could be loaded (${tried.join('; ')})`);
+}
+
+function versionOf(name: string): string {
+  const pkg = require(path.join(packageDir(name), 'package.json')) as { version?: string };
+  return pkg.version ?? 'unknown';
+}
+
+export async function loadRuntime(settings: WorkerSettings): Promise<Runtime> {
+  const started = performance.now();
+  const manifest = readManifest(settings.manifestPath);
+  const files = verifyModels(manifest, (id) => !id.startsWith('human/') || humanModels.includes(id.slice(6)));
+  const restoreFetch = serveModels(files);
+  try {
+    const loaded = loadBackend(settings.backend);
+    const tf = require('@tensorflow/tfjs-core') as Tf;
+
+    // Human's `exports` map has no './' entries for its node-wasm build: load it by file path.
+    // That build takes tfjs-core from the package's peers, so it runs on whichever backend loaded.
+    const humanModule = require(path.join(packageDir('@vladmandic/human'), 'dist', 'human.node-wasm.js')) as {
+      Human: new (config?: Partial<HumanConfig>) => Human;
+    };
+    // Human's typings want every nested section complete; it merges partial ones into its defaults.
+    const human = new humanModule.Human(humanConfig(settings, loaded.humanBackend));
+    await human.load();
+    const missing = humanModels.filter(
+      (name) => !human.models.loaded().some((model) => model.includes(name)),
+    );
+    if (missing.length > 0) throw new Error(`Human could not load its ${missing.join(', ')} model(s)`);
+    if (tf.getBackend() !== loaded.humanBackend) {
+      throw new Error(`Human is on the ${tf.getBackend()} backend, expected ${loaded.humanBackend}`);
+    }
+
+    const faceapi = require(
+      path.join(packageDir('@vladmandic/face-api'), 'dist', 'face-api.node-wasm.js'),
+    ) as FaceApiModule;
+    const faceApiBase = modelUrl('@vladmandic/face-api', 'model');
+    await faceapi.nets.ssdMobilenetv1.loadFromUri(faceApiBase);
+    await faceapi.nets.faceLandmark68Net.loadFromUri(faceApiBase);
+    await faceapi.nets.faceRecognitionNet.loadFromUri(faceApiBase);
+
+    const vadModel = files.get('@ricky0123/vad-web/dist/silero_vad_v5.onnx');
+    if (!vadModel) throw new Error('the VAD model is missing from models/manifest.json');
+    const vad = await SileroVad.create(vadModel);
+
+    const runtime: Runtime = {
+      backend: loaded.backend,
+      tf,
+      human,
+      faceapi,
+      vad,
+      settings,
+      tried: loaded.tried,
+      versions: {
+        human: versionOf('@vladmandic/human'),
+        faceApi: versionOf('@vladmandic/face-api'),
+        tfjs: tf.version_core,
+        onnxruntimeWeb: versionOf('onnxruntime-web'),
+        loadMs: String(Math.round(performance.now() - started)),
+      },
+    };
+    return runtime;
+  } finally {
+    // The models are in memory now; drop the verified bytes and the private URL handler.
+    files.clear();
+    restoreFetch();
+  }
+}

@@ -1,0 +1,195 @@
+/**
+ * The analysis capability's data shapes: what a caller hands in (frames, audio, images) and
+ * what comes back. Plain data only, so the same objects cross the worker-thread boundary.
+ */
+
+/** TensorFlow.js backends Vigil can run Human and face-api on, best first. */
+export const analysisBackends = ['tfjs-node-gpu', 'tfjs-node', 'wasm'] as const;
+export type AnalysisBackend = (typeof analysisBackends)[number];
+/** `auto` takes the first of `analysisBackends` that loads (the `ANALYSIS_BACKEND` variable). */
+export type BackendChoice = 'auto' | AnalysisBackend;
+
+/** One decoded video frame: packed 8-bit RGB, row-major, no padding. */
+export interface RgbFrame {
+  width: number;
+  height: number;
+  data: Uint8Array;
+  /** Capture time, ms since the epoch (or any monotonic clock the caller keeps consistent). */
+  at: number;
+}
+
+/** A decoded still image (reference photo, `/verify`), EXIF orientation already applied. */
+export interface RgbImage {
+  width: number;
+  height: number;
+  data: Uint8Array;
+}
+
+/** `[x, y, width, height]` in pixels of the analysed frame. */
+export type Box = [x: number, y: number, width: number, height: number];
+
+export interface FaceAnalysis {
+  box: Box;
+  /** Detector and mesh confidence combined, 0..1. */
+  score: number;
+  /** Head pose in degrees, Human's sign convention (yaw < 0: the head is turned to the image's left). */
+  yaw: number;
+  pitch: number;
+  roll: number;
+  /** Eyes-in-head direction in degrees, from the irises against the eye corners; same signs as `yaw`. */
+  gaze: { yaw: number; pitch: number } | null;
+  /** Eyelid gap over eye width for the `[left, right]` eye (about 0.3 open, below 0.15 shut). */
+  eyeOpenness: [left: number, right: number] | null;
+  eyesOpen: boolean | null;
+  /** Human's anti-spoofing score, 0..1 (1 = real). Weak: it did not separate testdata/spoof. */
+  real: number | null;
+  /** Human's liveness score, 0..1. Weak for the same reason. */
+  live: number | null;
+  /** 128-d face descriptor from the fast aligned path; only for the largest face, when asked. */
+  embedding: number[] | null;
+}
+
+export interface DetectedObject {
+  /** COCO class name, e.g. `cell phone`, `person`, `book`. */
+  label: string;
+  score: number;
+  box: Box;
+}
+
+export interface FrameQuality {
+  /** Mean luma of the whole frame, 0..1. */
+  brightness: number;
+  /** Standard deviation of luma, 0..1 (near 0 for a black or flat frame). */
+  contrast: number;
+  /** Mean luma inside the largest face's box, 0..1. */
+  faceBrightness: number | null;
+  /** Variance of the Laplacian on the largest face, resampled to a fixed size (higher is sharper). */
+  sharpness: number | null;
+  /** The largest face's box height over the frame height. */
+  faceSizeRatio: number | null;
+  /** Centre of the largest face, normalised to 0..1 of the frame. */
+  faceCenter: [x: number, y: number] | null;
+  /** Hash of the pixels: equal digests over several seconds mean a frozen camera. */
+  digest: string;
+}
+
+export interface FrameTimings {
+  /** Waiting for a free worker. */
+  queueMs: number;
+  detectMs: number;
+  embedMs: number;
+  qualityMs: number;
+  /** From submission to result. */
+  totalMs: number;
+}
+
+export interface FrameAnalysis {
+  dropped: false;
+  streamId: string;
+  at: number;
+  width: number;
+  height: number;
+  /** Largest face first. */
+  faces: FaceAnalysis[];
+  /** `null` when the object model was not run on this frame (it runs every few frames). */
+  objects: DetectedObject[] | null;
+  quality: FrameQuality;
+  timings: FrameTimings;
+  backend: AnalysisBackend;
+}
+
+/**
+ * `superseded`: a newer frame of the stream replaced it while it waited. `merged` (audio): its
+ * samples were joined to the next chunk's and are analysed with it.
+ */
+export type DropReason = 'superseded' | 'merged' | 'stream_released' | 'closed';
+
+/** A frame the engine did not analyse because a newer one of the same stream arrived first. */
+export interface DroppedFrame {
+  dropped: true;
+  streamId: string;
+  at: number;
+  reason: DropReason;
+}
+
+export type FrameResult = FrameAnalysis | DroppedFrame;
+
+export interface FrameOptions {
+  /** Run the object model (phones). Default: every `objectInterval`-th frame of the stream. */
+  objects?: boolean;
+  /** Compute the largest face's embedding (fast path). Default true. */
+  identity?: boolean;
+}
+
+/** Quality figures of a reference photo: numbers only, stored as `candidates.referenceQuality`. */
+export interface ReferenceQuality {
+  width: number;
+  height: number;
+  brightness: number;
+  faceScore?: number;
+  faceSizeRatio?: number;
+  sharpness?: number;
+  yaw?: number;
+  pitch?: number;
+}
+
+export interface ReferenceAnalysis {
+  /** Faces found by the reference detector (tiny background faces are not counted). */
+  faces: number;
+  /** 128-d descriptor of the face, when exactly one face was found. */
+  embedding: number[] | null;
+  /**
+   * `face-api`: its SSD detector + 68 landmarks (the strong path); `mesh`: Human's mesh crop, used
+   * when face-api's detector misses a face Human found.
+   */
+  embeddingPath: 'face-api' | 'mesh' | null;
+  /** Human's view of the largest face: pose, anti-spoofing and liveness scores. */
+  face: Omit<FaceAnalysis, 'embedding'> | null;
+  quality: ReferenceQuality;
+  timings: { decodeMs: number; detectMs: number; embedMs: number; totalMs: number };
+}
+
+export interface VerifyResult {
+  faceMatch: boolean;
+  /** 0..1; `null` when the image did not hold exactly one face. */
+  similarity: number | null;
+  faces: number;
+  real: number | null;
+  live: number | null;
+}
+
+export interface AudioAnalysis {
+  dropped: false;
+  streamId: string;
+  at: number;
+  /** Highest per-32-ms speech probability in the chunk (Silero VAD). */
+  speechProbability: number;
+  /** Share of the chunk's 32 ms frames whose speech probability is at least 0.5. */
+  speechRatio: number;
+  /** Root mean square of the samples, 0..1 of full scale. */
+  rms: number;
+  /** `rms` in dBFS (-100 for digital silence). */
+  dbfs: number;
+  /** VAD frames evaluated (512 samples each; leftovers carry over to the next chunk). */
+  frames: number;
+  timings: { queueMs: number; vadMs: number; totalMs: number };
+}
+
+export interface DroppedAudio {
+  dropped: true;
+  streamId: string;
+  at: number;
+  reason: DropReason;
+}
+
+export type AudioResult = AudioAnalysis | DroppedAudio;
+
+/** Counters since start; also exported to Prometheus through `AnalysisEngine.metrics()`. */
+export interface EngineStats {
+  framesAnalysed: number;
+  framesDropped: number;
+  audioAnalysed: number;
+  audioDropped: number;
+  referencesAnalysed: number;
+  workerRestarts: number;
+}

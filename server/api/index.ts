@@ -1,0 +1,28 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { ServiceContext } from '../app/context.js';
+import { auditRoutes } from './routes/audit.js';
+import { authRoutes } from './routes/auth.js';
+import { candidateRoutes } from './routes/candidates.js';
+import { evidenceRoutes } from './routes/evidence.js';
+import { examRoutes } from './routes/exams.js';
+import { proctorTokenRoutes } from './routes/proctor-tokens.js';
+import { sessionRoutes } from './routes/sessions.js';
+import { verifyRoutes } from './routes/verify.js';
+
+/** The REST API of CONTRACT.md; mount under `/api/v1`. */
+export const restApi =
+  (context: ServiceContext): FastifyPluginAsyncZod =>
+  async (app) => {
+    for (const routes of [
+      authRoutes,
+      examRoutes,
+      candidateRoutes,
+      sessionRoutes,
+      evidenceRoutes,
+      proctorTokenRoutes,
+      auditRoutes,
+      verifyRoutes,
+    ]) {
+      await app.register(routes(context));
+    }
+  };

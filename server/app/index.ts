@@ -1,0 +1,178 @@
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { AnalysisEngine } from '../analysis/index.js';
+import { TokenService } from '../auth/index.js';
+import type { Config } from '../config/index.js';
+import { openDatabase } from '../db/index.js';
+import { LocalEvidenceStore } from '../evidence/index.js';
+import type { ViolationType } from '../db/index.js';
+import { createHttpApp } from '../http/index.js';
+import { MediaService } from '../media/index.js';
+import { Monitor } from '../monitoring/index.js';
+import { ProctoringEvents, ViolationRules, type Timing } from '../proctoring/index.js';
+import { attachRealtime, type Realtime } from '../realtime/index.js';
+import { SamplerService } from '../sampler/index.js';
+import { createRateLimiter } from '../ratelimit/index.js';
+import { createRedis } from '../redis/index.js';
+import { createLogger, type Logger } from '../shared/index.js';
+import type { ServiceContext } from './context.js';
+
+export type { ServiceContext } from './context.js';
+
+export interface ContextOptions {
+  logger?: Logger;
+  /** Namespace for shared Redis keys; lets independent deployments (or tests) share one Redis. */
+  redisKeyPrefix?: string;
+}
+
+/** Opens the database (applying migrations) and Redis, and builds the services on top. */
+export async function buildContext(config: Config, options: ContextOptions = {}): Promise<ServiceContext> {
+  const logger =
+    options.logger ??
+    createLogger(config.logLevel, { pretty: process.stdout.isTTY && config.env !== 'production' });
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  try {
+    await database.migrate();
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+  const redis = config.redisUrl ? createRedis(config.redisUrl, logger, { name: 'commands' }) : undefined;
+  return {
+    config,
+    logger,
+    database,
+    db: database.db,
+    redis,
+    tokens: new TokenService(config.jwt),
+    rateLimiter: createRateLimiter({
+      limits: config.rateLimit,
+      redis,
+      keyPrefix: `${options.redisKeyPrefix ?? 'vigil'}:rl`,
+    }),
+    events: new ProctoringEvents(),
+    evidenceStore: new LocalEvidenceStore(path.join(config.dataDir, 'evidence')),
+    analysis: undefined,
+  };
+}
+
+export interface VigilApp {
+  http: FastifyInstance;
+  context: ServiceContext;
+  /** Absent when the app was built without live media (`{ media: false }`). */
+  media: MediaService | undefined;
+  realtime: Realtime | undefined;
+  sampler: SamplerService | undefined;
+  monitor: Monitor | undefined;
+  /** Starts listening; resolves to the base URL (port 0 picks a free port). */
+  listen(port?: number, host?: string): Promise<string>;
+  /** Stops accepting requests, then closes media, Redis and the database. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+export interface AppOptions {
+  /** Start the SFU and socket.io (default). REST-only tools and tests can leave them out. */
+  media?: boolean;
+  /** Load the analysis models and watch live streams (default). */
+  analysis?: boolean;
+  /** Rule timings, e.g. shorter ones in tests. */
+  timings?: Partial<Record<ViolationType, Timing>>;
+  /** Called with each analysed frame's arrival-to-decision latency (benchmarks). */
+  onDecision?: (latencyMs: number) => void;
+}
+
+export async function createApp(baseContext: ServiceContext, options: AppOptions = {}): Promise<VigilApp> {
+  const { config, logger } = baseContext;
+  const analysis =
+    options.analysis === false
+      ? undefined
+      : await AnalysisEngine.create({
+          backend: config.analysis.backend,
+          logger: logger.child({ component: 'analysis' }),
+        });
+  const context: ServiceContext = { ...baseContext, analysis };
+  const http = await createHttpApp(context);
+  const media =
+    options.media === false
+      ? undefined
+      : await MediaService.create({
+          workers: config.rtc.workers,
+          announcedIp: config.rtc.announcedIp,
+          minPort: config.rtc.minPort,
+          maxPort: config.rtc.maxPort,
+          logger,
+        });
+  const rules = new ViolationRules({
+    db: context.db,
+    events: context.events,
+    logger,
+    timings: options.timings,
+  });
+  const sampler = media && analysis ? await startSampler(context, media) : undefined;
+  const monitor =
+    sampler && analysis
+      ? new Monitor({
+          db: context.db,
+          events: context.events,
+          rules,
+          engine: analysis,
+          sampler,
+          evidenceStore: context.evidenceStore,
+          logger: logger.child({ component: 'monitor' }),
+          onDecision: options.onDecision,
+        })
+      : undefined;
+  const realtime = media
+    ? attachRealtime({ server: http.server, context, media, rules, monitor })
+    : undefined;
+  let closing: Promise<void> | undefined;
+  return {
+    http,
+    context,
+    media,
+    realtime,
+    sampler,
+    monitor,
+    async listen(port = config.port, host = config.host) {
+      await http.listen({ port, host });
+      const address = http.server.address();
+      const actualPort = typeof address === 'object' && address ? address.port : port;
+      return `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host}:${actualPort}`;
+    },
+    close() {
+      closing ??= (async () => {
+        monitor?.close();
+        await realtime?.close();
+        rules.close();
+        await sampler?.close();
+        media?.close();
+        await analysis?.close();
+        await http.close();
+        context.redis?.disconnect();
+        await context.database.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+/** The stream tap needs Debian's ffmpeg; without it the service runs, minus stream analysis. */
+async function startSampler(
+  context: ServiceContext,
+  media: MediaService,
+): Promise<SamplerService | undefined> {
+  try {
+    return await SamplerService.create({
+      media,
+      logger: context.logger,
+      monitorFps: context.config.analysis.monitorFps,
+      challengeFps: context.config.analysis.challengeFps,
+    });
+  } catch (error) {
+    context.logger.warn(
+      { err: error },
+      'stream analysis is off: the frame sampler could not start (is ffmpeg installed?)',
+    );
+    return undefined;
+  }
+}

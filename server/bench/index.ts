@@ -1,0 +1,30 @@
+/**
+ * `vigil bench <name>`: the project's benchmarks. Each prints its figures as ratios against a
+ * baseline measured in the same run, because the machines it runs on are shared and noisy.
+ */
+const benchmarks: Record<string, { describe: string; run: (argv: string[]) => Promise<number> }> = {
+  analysis: {
+    describe:
+      'whole server path (RTP in → sampler → workers → rules → proctor socket) vs the engine called directly',
+    run: async (argv) => (await import('./analysis.js')).runAnalysisBench(argv),
+  },
+  accuracy: {
+    describe: 'analysis detectors on ../shared/testdata: precision/recall, identity TPR@FPR1%, timings',
+    run: async (argv) => (await import('./accuracy.js')).runAccuracy(argv),
+  },
+};
+
+export async function runBenchmark(name: string | undefined, argv: string[]): Promise<number> {
+  const bench = name ? benchmarks[name] : undefined;
+  if (!bench) {
+    const available = Object.entries(benchmarks).map(([key, value]) => `  ${key}  ${value.describe}`);
+    console.error(
+      `vigil bench: ${name ? `unknown benchmark "${name}"` : 'name a benchmark'}\n` +
+        (available.length
+          ? `available:\n${available.join('\n')}`
+          : 'no benchmarks are registered in this build yet'),
+    );
+    return 2;
+  }
+  return bench.run(argv);
+}

@@ -1,0 +1,99 @@
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { ConfigError } from '../config/index.js';
+import { AppError } from '../shared/index.js';
+import { createApiKey, createDashboardUser, migrate, serve } from './commands.js';
+
+const usage = `usage: vigil <command>
+
+  serve                              run the service (applies migrations first)
+  migrate                            apply database migrations and exit
+  apikey create --name NAME [--tenant ID]
+                                     create an API client; prints its key once
+  user create --email E --password P --role proctor|admin [--tenant ID]
+                                     create a dashboard user
+  bench <name> [options]             run a benchmark (see README, "Benchmarks")
+
+Configuration comes from the environment; see README.md.`;
+
+const userOptions = z.object({
+  email: z.email('--email must be an e-mail address'),
+  password: z.string().min(8, '--password must be at least 8 characters'),
+  role: z.enum(['admin', 'proctor'], { error: '--role must be proctor or admin' }),
+  tenant: z.uuid('--tenant must be a tenant id (UUID)').optional(),
+});
+const apiKeyOptions = z.object({
+  name: z.string().trim().min(1, '--name is required').max(200),
+  tenant: z.uuid('--tenant must be a tenant id (UUID)').optional(),
+});
+
+async function main(argv: string[]): Promise<number> {
+  // Benchmarks parse their own options (e.g. `--json`), so they get the raw arguments.
+  if (argv[0] === 'bench') {
+    const { runBenchmark } = await import('../bench/index.js');
+    return runBenchmark(argv[1], argv.slice(2));
+  }
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      name: { type: 'string' },
+      tenant: { type: 'string' },
+      email: { type: 'string' },
+      password: { type: 'string' },
+      role: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const [command, subcommand] = positionals;
+  if (values.help || !command) {
+    console.log(usage);
+    return command || values.help ? 0 : 2;
+  }
+  switch (command) {
+    case 'serve':
+      await serve();
+      return -1; // keeps running
+    case 'migrate':
+      await migrate();
+      return 0;
+    case 'apikey':
+      if (subcommand !== 'create') break;
+      await createApiKey(parseOptions(apiKeyOptions, values));
+      return 0;
+    case 'user':
+      if (subcommand !== 'create') break;
+      await createDashboardUser(parseOptions(userOptions, values));
+      return 0;
+  }
+  console.error(`vigil: unknown command "${positionals.join(' ')}"\n\n${usage}`);
+  return 2;
+}
+
+function parseOptions<T>(schema: z.ZodType<T>, values: Record<string, unknown>): T {
+  const parsed = schema.safeParse(values);
+  if (!parsed.success) throw new UsageError(parsed.error.issues.map((issue) => issue.message).join('\n'));
+  return parsed.data;
+}
+
+class UsageError extends Error {}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (error: unknown) => {
+    if (error instanceof ConfigError || error instanceof UsageError || error instanceof AppError) {
+      console.error(`vigil: ${error.message}`);
+    } else if (
+      error instanceof TypeError &&
+      'code' in error &&
+      String(error.code).startsWith('ERR_PARSE_ARGS')
+    ) {
+      console.error(`vigil: ${error.message}\n\n${usage}`);
+    } else {
+      console.error('vigil: failed:', error);
+    }
+    process.exit(1);
+  },
+);

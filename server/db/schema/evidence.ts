@@ -1,0 +1,31 @@
+import { index, integer, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { evidenceKinds } from './enums.js';
+import { sessions } from './sessions.js';
+import { tenants } from './tenants.js';
+import { violations } from './violations.js';
+
+/**
+ * Metadata of a stored evidence file. The bytes live in the evidence store under
+ * `storageKey` (content-addressed by sha256), so identical files are kept once.
+ */
+export const evidence = pgTable(
+  'evidence',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    tenantId: uuid('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    sessionId: uuid('session_id').references(() => sessions.id, { onDelete: 'cascade' }),
+    violationId: uuid('violation_id').references(() => violations.id, { onDelete: 'cascade' }),
+    kind: text('kind', { enum: evidenceKinds }).notNull(),
+    sha256: text('sha256').notNull(),
+    size: integer('size').notNull(),
+    mediaType: text('media_type').notNull(),
+    storageKey: text('storage_key').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    // Listing a violation's evidence with the violation.
+    index('evidence_violation_idx').on(t.violationId),
+  ],
+);

@@ -1,0 +1,13 @@
+export * from './enums.js';
+export { tenants } from './tenants.js';
+export { apiClients } from './api-clients.js';
+export { users } from './users.js';
+export { refreshTokens } from './refresh-tokens.js';
+export { exams } from './exams.js';
+export { candidates } from './candidates.js';
+export { sessions } from './sessions.js';
+export { violations } from './violations.js';
+export { evidence } from './evidence.js';
+export { auditLog } from './audit-log.js';
+export { auditHeads } from './audit-heads.js';
+export { clientSignals } from './client-signals.js';

@@ -1,0 +1,3 @@
+export { LocalEvidenceStore } from './store.js';
+export type { EvidenceStore, StoredObject } from './store.js';
+export { storeEvidence, readEvidence } from './evidence.js';

@@ -1,0 +1,77 @@
+import type { FastifyBaseLogger, FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { AppError, toErrorBody, type ErrorCode } from '../shared/index.js';
+
+/** Fastify's own client-error codes, mapped onto the contract's error codes. */
+const fastifyCodes: Record<string, ErrorCode> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_json',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_input',
+  FST_ERR_CTP_INVALID_TYPE: 'unsupported_media_type',
+};
+
+const codeByStatus: Record<number, ErrorCode> = {
+  400: 'invalid_input',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  409: 'conflict',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  429: 'rate_limited',
+};
+
+/** Turns any thrown error into the contract's `{error:{code,message}}`; internals never leak. */
+export function toAppError(error: unknown, logger: Pick<FastifyBaseLogger, 'error'>): AppError {
+  if (error instanceof AppError) return error;
+  if (hasZodFastifySchemaValidationErrors(error)) {
+    const details = error.validation
+      .slice(0, 5)
+      .map((issue) => `${describePath(error.validationContext, issue.instancePath)}: ${issue.message}`)
+      .join('; ');
+    return new AppError('invalid_input', `invalid request: ${details}`);
+  }
+  const fastifyError = error as Partial<FastifyError>;
+  const mapped = fastifyError.code ? fastifyCodes[fastifyError.code] : undefined;
+  if (mapped) return new AppError(mapped, publicMessage(mapped, fastifyError.message));
+  if (
+    error instanceof SyntaxError ||
+    (fastifyError.statusCode === 400 && /JSON/i.test(fastifyError.message ?? ''))
+  ) {
+    return new AppError('invalid_json', 'request body is not valid JSON');
+  }
+  const status = fastifyError.statusCode;
+  if (status && status >= 400 && status < 500) {
+    return new AppError(codeByStatus[status] ?? 'invalid_input', fastifyError.message ?? 'bad request');
+  }
+  logger.error({ err: error }, 'unhandled error');
+  return new AppError('internal', 'internal error');
+}
+
+function describePath(context: string | undefined, instancePath: string): string {
+  const field = instancePath.replace(/^\//, '').replaceAll('/', '.');
+  return [context ?? 'request', field].filter(Boolean).join('.');
+}
+
+function publicMessage(code: ErrorCode, fallback: string | undefined): string {
+  switch (code) {
+    case 'invalid_json':
+      return 'request body is not valid JSON';
+    case 'payload_too_large':
+      return 'request body is too large';
+    case 'unsupported_media_type':
+      return 'unsupported content type';
+    default:
+      return fallback ?? 'bad request';
+  }
+}
+
+export function sendError(reply: FastifyReply, error: AppError): FastifyReply {
+  return reply.code(error.status).headers(error.headers).send(toErrorBody(error));
+}
+
+export function errorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply) {
+  return sendError(reply, toAppError(error, request.log));
+}

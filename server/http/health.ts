@@ -1,0 +1,20 @@
+import type { FastifyInstance } from 'fastify';
+import type { ServiceContext } from '../app/context.js';
+
+export function registerHealth(app: FastifyInstance, context: ServiceContext): void {
+  // Liveness: the process serves requests. Never touches dependencies, so a database
+  // outage does not get healthy pods restarted.
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+
+  // Readiness: the database answers and every migration is applied.
+  app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
+    const ready = await context.database.isReady();
+    const redis = context.redis ? context.redis.status === 'ready' : undefined;
+    return reply.code(ready ? 200 : 503).send({
+      status: ready ? 'ready' : 'not_ready',
+      database: context.database.kind,
+      migrations: ready ? 'applied' : 'pending_or_unreachable',
+      ...(redis === undefined ? {} : { redis: redis ? 'up' : 'degraded' }),
+    });
+  });
+}

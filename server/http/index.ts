@@ -1,0 +1,3 @@
+export { createHttpApp } from './app.js';
+export { principalOf } from './authenticate.js';
+export { toAppError } from './errors.js';

@@ -1,0 +1,224 @@
+import type { Database, ViolationSource, ViolationType } from '../db/index.js';
+import type { Logger } from '../shared/index.js';
+import type { ProctoringEvents } from './events.js';
+import type { Policy } from './policy.js';
+import { closeViolation, openViolation } from './violations.js';
+
+export interface SessionContext {
+  tenantId: string;
+  examId: string;
+  sessionId: string;
+  policy: Policy;
+}
+
+type SessionRef = Pick<SessionContext, 'tenantId' | 'examId' | 'sessionId'>;
+
+export interface Observation {
+  confidence?: number;
+  details?: Record<string, unknown>;
+  /** Stores evidence (e.g. a snapshot of the latest frame) when the violation opens. */
+  evidence?: () => Promise<string[]>;
+  source?: ViolationSource;
+  /**
+   * Who reports the condition, when several watch one type (the SFU sees a camera stream stop,
+   * the analysis sees a black picture): each origin has its own on/off state.
+   */
+  origin?: string;
+}
+
+/** How long a condition must hold before a violation opens, and be gone before it closes. */
+export interface Timing {
+  openAfterMs: number;
+  closeAfterMs: number;
+}
+
+const defaultTiming: Timing = { openAfterMs: 0, closeAfterMs: 0 };
+
+/** Defaults per type; an exam policy's `rules` override them. */
+export const defaultTimings: Partial<Record<ViolationType, Timing>> = {
+  camera_off: { openAfterMs: 3000, closeAfterMs: 2000 },
+  mic_off: { openAfterMs: 3000, closeAfterMs: 2000 },
+  connection_lost: { openAfterMs: 10_000, closeAfterMs: 0 },
+  no_face: { openAfterMs: 3000, closeAfterMs: 2000 },
+  multiple_faces: { openAfterMs: 2000, closeAfterMs: 3000 },
+  looking_away: { openAfterMs: 5000, closeAfterMs: 2000 },
+  face_mismatch: { openAfterMs: 5000, closeAfterMs: 5000 },
+  phone_detected: { openAfterMs: 1000, closeAfterMs: 3000 },
+  talking: { openAfterMs: 3000, closeAfterMs: 3000 },
+  noise: { openAfterMs: 3000, closeAfterMs: 3000 },
+};
+
+interface ConditionState {
+  active: boolean;
+  violationId: string | null;
+  timer: NodeJS.Timeout | null;
+  /** Serialises open/close writes for one condition. */
+  pending: Promise<void>;
+}
+
+/**
+ * The decision step: turns "condition X holds / is gone" reports into violations with
+ * hysteresis per type, so a flicker neither opens nor closes anything. Each opened violation
+ * is persisted (with its audit entry) before it is announced.
+ */
+export class ViolationRules {
+  readonly #db: Database;
+  readonly #events: ProctoringEvents;
+  readonly #logger: Logger;
+  readonly #states = new Map<string, ConditionState>();
+  readonly #timingOverride: Partial<Record<ViolationType, Timing>>;
+
+  constructor(options: {
+    db: Database;
+    events: ProctoringEvents;
+    logger: Logger;
+    /** Shorter timings, e.g. for tests; the exam policy still wins. */
+    timings?: Partial<Record<ViolationType, Timing>>;
+  }) {
+    this.#db = options.db;
+    this.#events = options.events;
+    this.#logger = options.logger;
+    this.#timingOverride = options.timings ?? {};
+  }
+
+  /** Reports whether `type`'s condition holds now for the session. */
+  report(session: SessionContext, type: ViolationType, active: boolean, observation: Observation = {}): void {
+    const state = this.#state(session, type, observation.origin);
+    if (!state || state.active === active) return;
+    state.active = active;
+    if (state.timer) clearTimeout(state.timer);
+    state.timer = null;
+
+    const timing = this.#timing(session, type);
+    if (active && !state.violationId) {
+      this.#after(state, timing.openAfterMs, () => this.#open(session, type, state, observation));
+    } else if (!active && state.violationId) {
+      this.#after(state, timing.closeAfterMs, () => this.#close(session, state));
+    }
+  }
+
+  /**
+   * Records a one-off event (e.g. a paste): a violation that opens and closes at once,
+   * without touching the condition state of that type. The promise settles once it is
+   * stored (failures are logged, never thrown), so callers can order later writes after it.
+   */
+  instant(session: SessionContext, type: ViolationType, observation: Observation = {}): Promise<void> {
+    const state = this.#state(session, type);
+    if (!state) return Promise.resolve();
+    this.#after(state, 0, async () => {
+      const view = await this.#persist(session, type, observation);
+      await closeViolation(this.#db, this.#events, {
+        tenantId: session.tenantId,
+        examId: session.examId,
+        violationId: view.id,
+      });
+    });
+    return state.pending;
+  }
+
+  /** Whether a violation of `type` is open for the session (as decided here). */
+  isOpen(sessionId: string, type: ViolationType, origin = ''): boolean {
+    return !!this.#states.get(`${sessionId}:${type}:${origin}`)?.violationId;
+  }
+
+  /** Forgets a session (it ended): pending timers are cancelled, open violations are closed. */
+  async endSession(session: SessionRef): Promise<void> {
+    const work: Promise<void>[] = [];
+    for (const [key, state] of this.#states) {
+      if (!key.startsWith(`${session.sessionId}:`)) continue;
+      if (state.timer) clearTimeout(state.timer);
+      state.active = false;
+      if (state.violationId) work.push(this.#close(session, state));
+      this.#states.delete(key);
+    }
+    await Promise.all(work);
+  }
+
+  /** Cancels every timer (service shutdown). */
+  close(): void {
+    for (const state of this.#states.values()) if (state.timer) clearTimeout(state.timer);
+    this.#states.clear();
+  }
+
+  /** The condition's state, or undefined when the exam's policy switched the type off. */
+  #state(session: SessionContext, type: ViolationType, origin = ''): ConditionState | undefined {
+    if (session.policy.rules[type]?.enabled === false) return undefined;
+    const key = `${session.sessionId}:${type}:${origin}`;
+    let state = this.#states.get(key);
+    if (!state) {
+      state = { active: false, violationId: null, timer: null, pending: Promise.resolve() };
+      this.#states.set(key, state);
+    }
+    return state;
+  }
+
+  #timing(session: SessionContext, type: ViolationType): Timing {
+    const base = this.#timingOverride[type] ?? defaultTimings[type] ?? defaultTiming;
+    const rule = session.policy.rules[type];
+    return {
+      openAfterMs: rule?.openAfterSeconds !== undefined ? rule.openAfterSeconds * 1000 : base.openAfterMs,
+      closeAfterMs: rule?.closeAfterSeconds !== undefined ? rule.closeAfterSeconds * 1000 : base.closeAfterMs,
+    };
+  }
+
+  #after(state: ConditionState, delayMs: number, action: () => Promise<void>): void {
+    const run = () => {
+      state.timer = null;
+      state.pending = state.pending.then(action).catch((error: unknown) => {
+        this.#logger.error({ err: error }, 'recording a violation failed');
+      });
+    };
+    if (delayMs <= 0) run();
+    else {
+      state.timer = setTimeout(run, delayMs);
+      state.timer.unref();
+    }
+  }
+
+  async #open(
+    session: SessionContext,
+    type: ViolationType,
+    state: ConditionState,
+    observation: Observation,
+  ): Promise<void> {
+    if (!state.active || state.violationId) return;
+    const view = await this.#persist(session, type, observation);
+    state.violationId = view.id;
+    // The condition may have cleared while we were writing: start the close countdown now.
+    if (!state.active) {
+      this.#after(state, this.#timing(session, type).closeAfterMs, () => this.#close(session, state));
+    }
+  }
+
+  async #persist(session: SessionContext, type: ViolationType, observation: Observation) {
+    let evidenceIds: string[] = [];
+    try {
+      evidenceIds = (await observation.evidence?.()) ?? [];
+    } catch (error) {
+      // A violation without its snapshot beats no violation.
+      this.#logger.warn({ err: error, type }, 'could not store evidence for a violation');
+    }
+    return openViolation(this.#db, this.#events, {
+      tenantId: session.tenantId,
+      examId: session.examId,
+      sessionId: session.sessionId,
+      type,
+      source: observation.source ?? 'server',
+      confidence: observation.confidence ?? 1,
+      severity: session.policy.rules[type]?.severity,
+      details: observation.details,
+      evidenceIds,
+    });
+  }
+
+  async #close(session: SessionRef, state: ConditionState): Promise<void> {
+    if (state.active || !state.violationId) return;
+    const violationId = state.violationId;
+    state.violationId = null;
+    await closeViolation(this.#db, this.#events, {
+      tenantId: session.tenantId,
+      examId: session.examId,
+      violationId,
+    });
+  }
+}

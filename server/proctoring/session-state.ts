@@ -1,0 +1,42 @@
+import type { SessionStatus } from '../db/index.js';
+
+export const sessionActions = ['warn', 'pause', 'resume', 'terminate', 'flag'] as const;
+export type SessionAction = (typeof sessionActions)[number];
+
+export const finalStatuses: readonly SessionStatus[] = ['completed', 'terminated', 'failed'];
+export const openStatuses: readonly SessionStatus[] = ['created', 'verifying', 'in_progress', 'paused'];
+
+export const isFinal = (status: SessionStatus): boolean => finalStatuses.includes(status);
+
+/**
+ * The contract's lifecycle: created → verifying → in_progress ⇄ paused → completed |
+ * terminated | failed. `created → in_progress` is allowed while no verification gate runs.
+ */
+const transitions: Record<SessionStatus, readonly SessionStatus[]> = {
+  created: ['verifying', 'in_progress', 'terminated', 'failed'],
+  verifying: ['in_progress', 'terminated', 'failed'],
+  in_progress: ['paused', 'completed', 'terminated', 'failed'],
+  paused: ['in_progress', 'completed', 'terminated', 'failed'],
+  completed: [],
+  terminated: [],
+  failed: [],
+};
+
+export function canTransition(from: SessionStatus, to: SessionStatus): boolean {
+  return transitions[from].includes(to);
+}
+
+/** The status a proctor action leads to, or null when the action leaves the status alone. */
+export function statusAfterAction(action: SessionAction): SessionStatus | null {
+  switch (action) {
+    case 'pause':
+      return 'paused';
+    case 'resume':
+      return 'in_progress';
+    case 'terminate':
+      return 'terminated';
+    case 'warn':
+    case 'flag':
+      return null;
+  }
+}

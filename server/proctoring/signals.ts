@@ -1,0 +1,59 @@
+import { clientSignals, type Database, type ViolationType } from '../db/index.js';
+import type { Policy } from './policy.js';
+
+export type ClientSignalType =
+  | 'tab_hidden'
+  | 'tab_visible'
+  | 'window_blur'
+  | 'window_focus'
+  | 'fullscreen_exit'
+  | 'fullscreen_enter'
+  | 'copy_paste'
+  | 'multiple_displays';
+
+/** Stores a browser signal once per (session, seq); a re-sent signal reports `duplicate`. */
+export async function recordClientSignal(
+  db: Database,
+  signal: {
+    tenantId: string;
+    sessionId: string;
+    seq: number;
+    type: ClientSignalType;
+    at: Date;
+    details?: Record<string, unknown>;
+  },
+): Promise<{ duplicate: boolean }> {
+  const inserted = await db
+    .insert(clientSignals)
+    .values({ ...signal, details: signal.details ?? {} })
+    .onConflictDoNothing({ target: [clientSignals.sessionId, clientSignals.seq] })
+    .returning({ id: clientSignals.id });
+  return { duplicate: inserted.length === 0 };
+}
+
+export interface SignalEffect {
+  type: ViolationType;
+  /** true: the condition starts; false: it ends; 'instant': it happened once. */
+  active: boolean | 'instant';
+}
+
+/** What a browser signal means for the rules, under the exam's policy (null: nothing). */
+export function signalEffect(type: ClientSignalType, policy: Policy): SignalEffect | null {
+  switch (type) {
+    case 'tab_hidden':
+    case 'tab_visible':
+      return { type: 'tab_hidden', active: type === 'tab_hidden' };
+    case 'window_blur':
+    case 'window_focus':
+      return { type: 'window_blur', active: type === 'window_blur' };
+    case 'fullscreen_exit':
+    case 'fullscreen_enter':
+      return policy.browser.requireFullscreen
+        ? { type: 'fullscreen_exit', active: type === 'fullscreen_exit' }
+        : null;
+    case 'copy_paste':
+      return policy.browser.allowCopyPaste ? null : { type: 'copy_paste', active: 'instant' };
+    case 'multiple_displays':
+      return policy.browser.maxDisplays > 1 ? null : { type: 'multiple_displays', active: true };
+  }
+}

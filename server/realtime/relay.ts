@@ -1,0 +1,149 @@
+import type { EventEmitter } from 'node:events';
+import type { ProducerRef, ProducerState } from '../media/index.js';
+import type { ProctoringEventMap } from '../proctoring/index.js';
+import { examRoom, sessionRoom } from './candidate.js';
+import type { RealtimeDeps } from './deps.js';
+
+/** Candidates see their ended session's status before their socket is closed. */
+const endedSessionGraceMs = 1000;
+
+/**
+ * Relays what the services announce to the sockets concerned: the candidate's room and the
+ * proctors watching the exam. Room broadcasts cross nodes through the Redis adapter.
+ */
+export function relayProctoringEvents(deps: RealtimeDeps): () => void {
+  const { io, context, media, rules, sessions } = deps;
+  const candidates = io.of('/candidate');
+  const proctors = io.of('/proctor');
+  const { events } = context;
+
+  const onStatus = (event: ProctoringEventMap['session:status'][0]) => {
+    sessions.updateStatus(event.sessionId, event.status);
+    const ref = { sessionId: event.sessionId, examId: event.examId };
+    candidates.to(sessionRoom(event.sessionId)).emit('session:status', { ...ref, status: event.status });
+    proctors
+      .to(examRoom(event.examId))
+      .emit('session:status', { ...ref, status: event.status, flagged: event.flagged });
+    if (['completed', 'terminated', 'failed'].includes(event.status)) {
+      void rules.endSession(event);
+      setTimeout(
+        () => candidates.in(sessionRoom(event.sessionId)).disconnectSockets(true),
+        endedSessionGraceMs,
+      ).unref();
+    }
+  };
+  const onMessage = (event: ProctoringEventMap['proctor:message'][0]) => {
+    candidates.to(sessionRoom(event.sessionId)).emit('proctor:message', {
+      sessionId: event.sessionId,
+      action: event.action,
+      message: event.message,
+      at: event.at,
+    });
+  };
+  const onOpened = (event: ProctoringEventMap['violation:opened'][0]) => {
+    candidates.to(sessionRoom(event.sessionId)).emit('violation:opened', event.violation);
+    proctors
+      .to(examRoom(event.examId))
+      .emit('violation:opened', { ...event.violation, examId: event.examId });
+  };
+  const onClosed = (event: ProctoringEventMap['violation:closed'][0]) => {
+    candidates.to(sessionRoom(event.sessionId)).emit('violation:closed', event.violation);
+    proctors
+      .to(examRoom(event.examId))
+      .emit('violation:closed', { ...event.violation, examId: event.examId });
+  };
+
+  const onTick = (event: ProctoringEventMap['analysis:tick'][0]) => {
+    const { sessionId, at, frameAt, faces, identitySimilarity, speaking, score } = event;
+    proctors
+      .to(examRoom(event.examId))
+      .emit('analysis:tick', { sessionId, at, frameAt, faces, identitySimilarity, speaking, score });
+  };
+  const onGuidance = (event: ProctoringEventMap['guidance'][0]) => {
+    candidates
+      .to(sessionRoom(event.sessionId))
+      .emit('guidance', { code: event.code, message: event.message });
+  };
+  const onChallenge = (event: ProctoringEventMap['liveness:challenge'][0]) => {
+    candidates.to(sessionRoom(event.sessionId)).emit('liveness:challenge', {
+      step: event.step,
+      instruction: event.instruction,
+      deadline: event.deadline,
+    });
+  };
+  const onLivenessResult = (event: ProctoringEventMap['liveness:result'][0]) => {
+    candidates
+      .to(sessionRoom(event.sessionId))
+      .emit('liveness:result', { passed: event.passed, details: event.details });
+  };
+
+  // Media: proctors learn about streams; a stream that stops is camera_off / mic_off.
+  const onProducerNew = (ref: ProducerRef) => {
+    proctors
+      .to(examRoom(ref.examId))
+      .emit('media:producer', { sessionId: ref.sessionId, examId: ref.examId, producer: ref.producer });
+    const session = sessions.peek(ref.sessionId);
+    if (session) rules.report(session, ref.producer.source === 'camera' ? 'camera_off' : 'mic_off', false);
+  };
+  const onProducerState = (ref: ProducerRef & { state: ProducerState }) => {
+    proctors
+      .to(examRoom(ref.examId))
+      .emit('media:producer', { sessionId: ref.sessionId, examId: ref.examId, producer: ref.producer });
+    const session = sessions.peek(ref.sessionId);
+    if (!session) return;
+    const off = ref.state === 'paused' || ref.state === 'stalled';
+    rules.report(session, ref.producer.source === 'camera' ? 'camera_off' : 'mic_off', off, {
+      details: { reason: ref.state },
+    });
+  };
+  const onProducerClosed = (ref: ProducerRef) => {
+    proctors.to(examRoom(ref.examId)).emit('media:producerClosed', {
+      sessionId: ref.sessionId,
+      examId: ref.examId,
+      producerId: ref.producer.id,
+    });
+    const session = sessions.peek(ref.sessionId);
+    // A closed stream while the page is still connected is a camera/mic switched off;
+    // a page that left is connection_lost instead.
+    if (session && deps.presence.isConnected(ref.sessionId)) {
+      rules.report(session, ref.producer.source === 'camera' ? 'camera_off' : 'mic_off', true, {
+        details: { reason: 'closed' },
+      });
+    }
+  };
+  const onPeersReset = ({ peerIds, reason }: { peerIds: string[]; reason: string }) => {
+    for (const peerId of peerIds) {
+      const [socketId] = peerId.split(':');
+      const socket = candidates.sockets.get(peerId) ?? proctors.sockets.get(socketId ?? '');
+      socket?.emit('media:reconnect', { reason });
+    }
+  };
+
+  const unsubscribe = [
+    listen(events, 'session:status', onStatus),
+    listen(events, 'proctor:message', onMessage),
+    listen(events, 'violation:opened', onOpened),
+    listen(events, 'violation:closed', onClosed),
+    listen(events, 'analysis:tick', onTick),
+    listen(events, 'guidance', onGuidance),
+    listen(events, 'liveness:challenge', onChallenge),
+    listen(events, 'liveness:result', onLivenessResult),
+    listen(media, 'producer:new', onProducerNew),
+    listen(media, 'producer:state', onProducerState),
+    listen(media, 'producer:closed', onProducerClosed),
+    listen(media, 'peers:reset', onPeersReset),
+  ];
+  return () => unsubscribe.forEach((stop) => stop());
+}
+
+/** Subscribes and returns the matching unsubscribe. */
+function listen<Events extends Record<keyof Events, unknown[]>, Name extends keyof Events & string>(
+  emitter: EventEmitter<Events>,
+  event: Name,
+  listener: (...args: Events[Name]) => void,
+): () => void {
+  const typed = emitter as unknown as NodeJS.EventEmitter;
+  const untyped = listener as (...args: unknown[]) => void;
+  typed.on(event, untyped);
+  return () => typed.off(event, untyped);
+}

@@ -1,0 +1,314 @@
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import type { types } from 'mediasoup';
+import type { Logger } from '../shared/index.js';
+import { FixedChunker } from './chunker.js';
+import { inputArgs } from './ffmpeg.js';
+import { leaseUdpPortPairs, udpPortBound, type PortLease } from './ports.js';
+import { tapSdp } from './sdp.js';
+import type { TapKind } from './types.js';
+
+export interface PipelineOptions {
+  router: types.Router;
+  producerId: string;
+  kind: TapKind;
+  ffmpegPath: string;
+  /** ffmpeg arguments after the input: filters, format, `pipe:1`. */
+  outputArgs: string[];
+  /** stdout is cut into chunks of exactly this many bytes. */
+  chunkBytes: number;
+  logger: Logger;
+  /** How long ffmpeg may take to bind its RTP port. */
+  bindTimeoutMs: number;
+  /** ffmpeg's `listen_timeout`: seconds without a packet before it exits. */
+  listenTimeoutS: number;
+  /** Video samples per second this pipeline was built for (undefined for audio). */
+  fps: number | undefined;
+}
+
+export interface PipelineExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** We asked it to stop (close()). */
+  requested: boolean;
+  /** Last stderr lines other than banners, for the log and the fault message. */
+  stderrTail: string[];
+}
+
+interface PipelineEvents {
+  chunk: [Buffer];
+  /** A decode problem ffmpeg reported on stderr (the tap answers with a keyframe request). */
+  decodeError: [string];
+  /** The producer, or the router under the tap, is gone: nothing will ever arrive again. */
+  gone: [];
+  exit: [PipelineExit];
+}
+
+type Decoder = ChildProcessByStdio<null, Readable, Readable>;
+
+/** Everything between the router and ffmpeg binds only to the loopback interface. */
+const host = '127.0.0.1';
+const bindAttempts = 3;
+const stderrTailLines = 12;
+/** ffmpeg log levels (from `-loglevel level+…`) that mean a damaged or undecodable picture. */
+const decodeProblem = /\[(error|warning)\]/;
+
+/**
+ * One tap attempt: a PlainTransport on the exam router with a paused consumer of the producer
+ * (one codec, no RTX, no RTCP feedback, no header extensions: ffmpeg needs none of them), an
+ * SDP file describing that consumer, and the ffmpeg process decoding it to stdout. Started in
+ * the order that loses nothing: ffmpeg binds its ports first, then the consumer resumes and a
+ * keyframe is requested. Restarts build a new pipeline; this one is never reused.
+ */
+export class DecoderPipeline extends EventEmitter<PipelineEvents> {
+  readonly pid: number;
+  readonly fps: number | undefined;
+  readonly startedAt = Date.now();
+  readonly #kind: TapKind;
+  readonly #transport: types.PlainTransport;
+  readonly #consumer: types.Consumer;
+  readonly #lease: PortLease;
+  readonly #dir: string;
+  readonly #decoder: Decoder;
+  readonly #exited: Promise<PipelineExit>;
+  readonly #stderrTail: string[];
+  #closing: Promise<void> | undefined;
+  #stopRequested = false;
+
+  private constructor(parts: {
+    options: PipelineOptions;
+    transport: types.PlainTransport;
+    consumer: types.Consumer;
+    lease: PortLease;
+    dir: string;
+    decoder: Decoder;
+    exited: Promise<PipelineExit>;
+    stderrTail: string[];
+  }) {
+    super();
+    this.pid = parts.decoder.pid ?? -1;
+    this.fps = parts.options.fps;
+    this.#kind = parts.options.kind;
+    this.#transport = parts.transport;
+    this.#consumer = parts.consumer;
+    this.#lease = parts.lease;
+    this.#dir = parts.dir;
+    this.#decoder = parts.decoder;
+    this.#exited = parts.exited;
+    this.#stderrTail = parts.stderrTail;
+  }
+
+  static async start(options: PipelineOptions): Promise<DecoderPipeline> {
+    const { transport, lease } = await openTransport(options.router);
+    const undo: (() => Promise<void> | void)[] = [() => transport.close(), () => lease.release()];
+    try {
+      const [local, decoderPorts] = lease.pairs;
+      if (!local || !decoderPorts) throw new Error('port lease came back short');
+      await transport.connect({ ip: host, port: decoderPorts.rtp, rtcpPort: decoderPorts.rtcp });
+      const consumer = await transport.consume({
+        producerId: options.producerId,
+        rtpCapabilities: tapCapabilities(options.router, options.kind),
+        paused: true,
+        enableRtx: false,
+      });
+      const dir = await mkdtemp(path.join(os.tmpdir(), 'vigil-tap-'));
+      undo.push(() => rm(dir, { recursive: true, force: true }));
+      const sdpPath = path.join(dir, 'tap.sdp');
+      await writeFile(
+        sdpPath,
+        tapSdp({
+          kind: options.kind,
+          ip: host,
+          rtpPort: decoderPorts.rtp,
+          rtcpPort: decoderPorts.rtcp,
+          rtpParameters: consumer.rtpParameters,
+        }),
+      );
+
+      const decoder = spawn(
+        options.ffmpegPath,
+        [...inputArgs(sdpPath, host, options.listenTimeoutS), ...options.outputArgs],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      const stderrTail: string[] = [];
+      const exited = new Promise<PipelineExit>((resolve) => {
+        decoder.once('error', (error) => {
+          stderrTail.push(error.message);
+          resolve({ code: null, signal: null, requested: false, stderrTail });
+        });
+        decoder.once('exit', (code, signal) => resolve({ code, signal, requested: false, stderrTail }));
+      });
+      undo.push(() => stopDecoder(decoder, exited));
+      const pipeline = new DecoderPipeline({
+        options,
+        transport,
+        consumer,
+        lease,
+        dir,
+        decoder,
+        exited,
+        stderrTail,
+      });
+      pipeline.#wire(options);
+
+      const bound = await waitForBind(decoderPorts.rtp, exited, options.bindTimeoutMs);
+      if (bound !== 'bound') {
+        const tail = stderrTail.slice(-3).join(' | ');
+        throw new Error(`ffmpeg ${bound === 'exited' ? 'exited' : 'did not bind its port'}: ${tail}`);
+      }
+      await consumer.resume();
+      if (options.kind === 'video') await consumer.requestKeyFrame();
+      return pipeline;
+    } catch (error) {
+      for (const step of undo.reverse()) await step();
+      throw error;
+    }
+  }
+
+  /** Asks the candidate's encoder for a keyframe (a decoder can only start from one). */
+  async requestKeyFrame(): Promise<void> {
+    if (this.#kind !== 'video' || this.#consumer.closed) return;
+    await this.#consumer.requestKeyFrame();
+  }
+
+  /** Bytes the consumer has sent to ffmpeg so far; undefined once it is gone. */
+  async sentBytes(): Promise<number | undefined> {
+    if (this.#consumer.closed) return undefined;
+    try {
+      let bytes = 0;
+      for (const stat of await this.#consumer.getStats()) {
+        if (stat.type === 'outbound-rtp') bytes += stat.byteCount;
+      }
+      return bytes;
+    } catch {
+      return undefined; // closed meanwhile
+    }
+  }
+
+  /** The candidate paused the producer (so silence is expected). */
+  get producerPaused(): boolean {
+    return this.#consumer.producerPaused;
+  }
+
+  get consumerClosed(): boolean {
+    return this.#consumer.closed;
+  }
+
+  /** Stops ffmpeg, closes the transport, frees the ports. Safe to call twice. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#stopRequested = true;
+      await stopDecoder(this.#decoder, this.#exited);
+      this.#transport.close();
+      this.#lease.release();
+      await rm(this.#dir, { recursive: true, force: true });
+    })();
+    return this.#closing;
+  }
+
+  #wire(options: PipelineOptions): void {
+    const log = options.logger.child({ ffmpeg: this.pid });
+    const chunker = new FixedChunker(options.chunkBytes);
+    this.#decoder.stdout.on('data', (data: Buffer) => {
+      if (this.#stopRequested) return;
+      chunker.push(data, (chunk) => this.emit('chunk', chunk));
+    });
+    let partial = '';
+    this.#decoder.stderr.setEncoding('utf8');
+    this.#decoder.stderr.on('data', (text: string) => {
+      const lines = (partial + text).split(/\r?\n/);
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        if (!line) continue;
+        log.debug({ line }, 'ffmpeg');
+        // The tail explains failures: stream banners ("[info] …") would crowd it out.
+        if (line.includes('[info]')) continue;
+        this.#stderrTail.push(line);
+        if (this.#stderrTail.length > stderrTailLines) this.#stderrTail.shift();
+        if (decodeProblem.test(line)) this.emit('decodeError', line);
+      }
+    });
+    const gone = () => {
+      if (!this.#stopRequested) this.emit('gone');
+    };
+    this.#consumer.on('producerclose', gone);
+    this.#consumer.on('transportclose', gone);
+    void this.#exited.then((exit) => {
+      this.emit('exit', { ...exit, requested: this.#stopRequested });
+    });
+  }
+}
+
+/** The tap's local end: RTP and RTCP on their own loopback ports (a leased pair). */
+async function openTransport(
+  router: types.Router,
+): Promise<{ transport: types.PlainTransport; lease: PortLease }> {
+  for (let attempt = 1; ; attempt += 1) {
+    const lease = await leaseUdpPortPairs(host, 2);
+    const [local] = lease.pairs;
+    if (!local) throw new Error('port lease came back short');
+    try {
+      const transport = await router.createPlainTransport({
+        listenInfo: { protocol: 'udp', ip: host, port: local.rtp },
+        rtcpListenInfo: { protocol: 'udp', ip: host, port: local.rtcp },
+        rtcpMux: false,
+        comedia: false,
+        appData: { purpose: 'sampler' },
+      });
+      return { transport, lease };
+    } catch (error) {
+      lease.release();
+      // Another process took a leased port in the instant between probe and bind: lease again.
+      if (attempt >= bindAttempts || router.closed) throw error;
+    }
+  }
+}
+
+/** What the tap asks for: the router's codecs of this kind, stripped of RTX, feedback and extensions. */
+function tapCapabilities(router: types.Router, kind: TapKind): types.RtpCapabilities {
+  const codecs = (router.rtpCapabilities.codecs ?? [])
+    .filter((codec) => codec.kind === kind && !/\/rtx$/i.test(codec.mimeType))
+    .map((codec) => ({ ...codec, rtcpFeedback: [] }));
+  return { codecs, headerExtensions: [] };
+}
+
+async function waitForBind(
+  port: number,
+  exited: Promise<PipelineExit>,
+  timeoutMs: number,
+): Promise<'bound' | 'exited' | 'timeout'> {
+  let gone = false;
+  void exited.then(() => (gone = true));
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (gone) return 'exited';
+    const bound = await udpPortBound(port);
+    // Without /proc there is nothing to watch: give ffmpeg the time it usually needs.
+    if (bound === undefined) {
+      await delay(500);
+      return gone ? 'exited' : 'bound';
+    }
+    if (bound) return 'bound';
+    await delay(20);
+  }
+  return gone ? 'exited' : 'timeout';
+}
+
+/**
+ * SIGKILL: a decoder has nothing to flush, and ffmpeg only notices a first SIGTERM after its
+ * next packet, which never comes once the producer has gone (it waited the full grace period).
+ */
+async function stopDecoder(decoder: Decoder, exited: Promise<PipelineExit>): Promise<void> {
+  if (decoder.exitCode === null && decoder.signalCode === null && decoder.pid !== undefined) {
+    decoder.kill('SIGKILL');
+  }
+  await exited;
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

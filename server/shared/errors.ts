@@ -1,0 +1,54 @@
+/**
+ * The error codes Vigil answers with. Every error that reaches a client, over HTTP or as a
+ * socket ack, is `{ error: { code, message } }` with one of these codes.
+ */
+export const errorCodes = {
+  invalid_input: 400,
+  invalid_json: 400,
+  unauthorized: 401,
+  invalid_token: 401,
+  token_expired: 401,
+  invalid_credentials: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  invalid_transition: 409,
+  session_exists: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  no_face: 422,
+  multiple_faces: 422,
+  unprocessable: 422,
+  rate_limited: 429,
+  internal: 500,
+  not_implemented: 501,
+  unavailable: 503,
+} as const;
+
+export type ErrorCode = keyof typeof errorCodes;
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string };
+}
+
+/** An expected failure: its code and message are safe to show to the caller. */
+export class AppError extends Error {
+  override name = 'AppError';
+  readonly status: number;
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.status = errorCodes[code];
+  }
+}
+
+export const notFound = (what: string) => new AppError('not_found', `${what} not found`);
+export const forbidden = (message = 'not allowed for this credential') => new AppError('forbidden', message);
+
+export function toErrorBody(error: AppError): ErrorBody {
+  return { error: { code: error.code, message: error.message } };
+}

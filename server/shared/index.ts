@@ -1,0 +1,6 @@
+export { AppError, errorCodes, forbidden, notFound, toErrorBody } from './errors.js';
+export type { ErrorBody, ErrorCode } from './errors.js';
+export { createLogger } from './logger.js';
+export type { Logger } from './logger.js';
+export { canonicalJson } from './canonical-json.js';
+export { packageRoot } from './paths.js';

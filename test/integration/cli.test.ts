@@ -1,0 +1,139 @@
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { backends } from '../support/backends.js';
+import { freeTcpPort } from '../support/ports.js';
+import { startTestApp, type TestApp } from '../support/app.js';
+
+const root = path.resolve(import.meta.dirname, '../..');
+const cliArgs = ['--import', 'tsx', path.join(root, 'server/cli/main.ts')];
+
+function vigil(args: string[], env: Record<string, string | undefined>) {
+  const result = spawnSync(process.execPath, [...cliArgs, ...args], {
+    cwd: root,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'warn', ...env },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+const tempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-cli-'));
+
+describe('vigil CLI', () => {
+  let running: TestApp | undefined;
+  afterEach(async () => {
+    await running?.close();
+    running = undefined;
+  });
+
+  describe.each(backends())('on $name', (backend) => {
+    it('creates an API key before the server ever ran, and the key works once it does', async () => {
+      const dataDir = tempDir();
+      const env = { DATA_DIR: dataDir, DATABASE_URL: backend.databaseUrl };
+      const created = vigil(['apikey', 'create', '--name', 'Acme University'], env);
+      expect(created.stderr).toBe('');
+      expect(created.code).toBe(0);
+      const key = /API key .*: (vgl_\S+)/.exec(created.stdout)?.[1];
+      expect(key).toBeDefined();
+
+      const tenantId = /tenant: (\S+)/.exec(created.stdout)?.[1];
+      const user = vigil(
+        [
+          'user',
+          'create',
+          '--email',
+          `admin-${Date.now()}@acme.test`,
+          '--password',
+          'correct horse battery',
+          '--role',
+          'admin',
+          '--tenant',
+          tenantId!,
+        ],
+        env,
+      );
+      expect(user.code).toBe(0);
+
+      running = await startTestApp(backend, { DATA_DIR: dataDir });
+      const exam = await running.request('POST', '/api/v1/exams', {
+        key: key!,
+        body: { title: 'CLI exam', durationMinutes: 15 },
+      });
+      expect(exam.status).toBe(201);
+    });
+  });
+
+  it('applies migrations with `migrate`', () => {
+    const result = vigil(['migrate'], { DATA_DIR: tempDir() });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('migrations applied (pglite)');
+  });
+
+  it('refuses to open the embedded database while a server holds it', async () => {
+    running = await startTestApp({ name: 'pglite' });
+    const result = vigil(['apikey', 'create', '--name', 'x'], { DATA_DIR: running.dataDir });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/embedded database is in use by process \d+/);
+  });
+
+  it('names the bad variable when the configuration is invalid', () => {
+    const result = vigil(['migrate'], { DATA_DIR: tempDir(), PORT: 'eighty', DATABASE_URL: 'mysql://nope' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('PORT');
+    expect(result.stderr).toContain('DATABASE_URL');
+    expect(result.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  it('requires JWT_SECRET in production', () => {
+    const result = vigil(['migrate'], { DATA_DIR: tempDir(), NODE_ENV: 'production' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('JWT_SECRET');
+  });
+
+  it('validates command options and rejects unknown commands', () => {
+    const weak = vigil(['user', 'create', '--email', 'a@b.test', '--password', 'short', '--role', 'root'], {
+      DATA_DIR: tempDir(),
+    });
+    expect(weak.code).toBe(1);
+    expect(weak.stderr).toContain('--password');
+    expect(weak.stderr).toContain('--role');
+    const unknown = vigil(['frobnicate'], { DATA_DIR: tempDir() });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('usage: vigil');
+  });
+
+  it('serves /healthz with no database or Redis configured, and stops cleanly on SIGTERM', async () => {
+    const port = await freeTcpPort();
+    const child = spawn(process.execPath, [...cliArgs, 'serve'], {
+      cwd: root,
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        DATA_DIR: tempDir(),
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    try {
+      let health: globalThis.Response | undefined;
+      for (let attempt = 0; attempt < 100 && !health?.ok; attempt += 1) {
+        health = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined);
+        if (!health?.ok) await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      expect(health?.status, output).toBe(200);
+      expect(await health!.json()).toEqual({ status: 'ok' });
+    } finally {
+      child.kill('SIGTERM');
+    }
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    expect(code).toBe(0);
+  });
+});

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { startControlSocket, type ControlSocket } from '../admin/index.js';
 import { AnalysisEngine } from '../analysis/index.js';
 import { TokenService } from '../auth/index.js';
 import type { Config } from '../config/index.js';
@@ -126,6 +127,7 @@ export async function createApp(baseContext: ServiceContext, options: AppOptions
     ? attachRealtime({ server: http.server, context, media, rules, monitor })
     : undefined;
   let closing: Promise<void> | undefined;
+  let controlSocket: ControlSocket | undefined;
   return {
     http,
     context,
@@ -135,12 +137,22 @@ export async function createApp(baseContext: ServiceContext, options: AppOptions
     monitor,
     async listen(port = config.port, host = config.host) {
       await http.listen({ port, host });
+      // The embedded database is this process's alone: CLI commands come to it over a socket.
+      if (context.database.kind === 'pglite' && !controlSocket) {
+        controlSocket = await startControlSocket({
+          dataDir: config.dataDir,
+          db: context.db,
+          databaseKind: context.database.kind,
+          logger,
+        });
+      }
       const address = http.server.address();
       const actualPort = typeof address === 'object' && address ? address.port : port;
       return `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host}:${actualPort}`;
     },
     close() {
       closing ??= (async () => {
+        await controlSocket?.close();
         monitor?.close();
         await realtime?.close();
         rules.close();

@@ -1,6 +1,6 @@
 import { buildContext, createApp } from '../app/index.js';
-import { createApiClient, createUser } from '../auth/index.js';
-import { loadConfig, type Config } from '../config/index.js';
+import { runAdminCommand, sendToRunningServer, type AdminCommand, type AdminResult } from '../admin/index.js';
+import { loadConfig } from '../config/index.js';
 import { openDatabase } from '../db/index.js';
 
 /** `vigil serve`: migrate, then serve HTTP until SIGINT/SIGTERM. */
@@ -32,60 +32,42 @@ export async function serve(): Promise<void> {
   process.once('SIGTERM', stop);
 }
 
-/** `vigil migrate`: apply pending migrations and exit. */
-export async function migrate(): Promise<void> {
+/**
+ * Runs an administration command and prints its outcome. A server running on the embedded
+ * database holds it, so the command goes to that server; otherwise (PostgreSQL, or no server)
+ * the CLI opens the database itself, applying migrations first.
+ */
+export async function runCommand(command: AdminCommand): Promise<void> {
   const config = loadConfig();
+  const viaServer = config.databaseUrl ? undefined : await sendToRunningServer(config.dataDir, command);
+  print(viaServer ?? (await runLocally(config, command)), viaServer !== undefined);
+}
+
+async function runLocally(
+  config: ReturnType<typeof loadConfig>,
+  command: AdminCommand,
+): Promise<AdminResult> {
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   try {
     await database.migrate();
-    console.log(`migrations applied (${database.kind})`);
+    return await runAdminCommand(database.db, database.kind, command);
   } finally {
     await database.close();
   }
 }
 
-async function withDatabase<T>(
-  work: (config: Config, db: Awaited<ReturnType<typeof openDatabase>>) => Promise<T>,
-) {
-  const config = loadConfig();
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  try {
-    await database.migrate();
-    return await work(config, database);
-  } finally {
-    await database.close();
+function print(result: AdminResult, viaServer: boolean): void {
+  switch (result.command) {
+    case 'apikey.create':
+      console.log(`API key (shown once, store it now): ${result.key}`);
+      console.log(`tenant: ${result.tenantId}`);
+      console.log(`client: ${result.clientId} (prefix ${result.prefix})`);
+      break;
+    case 'user.create':
+      console.log(`user ${result.userId} (${result.role}) created in tenant ${result.tenantId}`);
+      break;
+    case 'migrate':
+      console.log(`migrations applied (${result.database}${viaServer ? ', by the running server' : ''})`);
+      break;
   }
-}
-
-/** `vigil apikey create --name NAME [--tenant ID]`: prints the key once. */
-export async function createApiKey(options: { name: string; tenant?: string | undefined }): Promise<void> {
-  await withDatabase(async (_config, database) => {
-    const created = await createApiClient(database.db, {
-      name: options.name,
-      tenantId: options.tenant,
-      actor: 'cli',
-    });
-    console.log(`API key (shown once, store it now): ${created.key}`);
-    console.log(`tenant: ${created.tenantId}`);
-    console.log(`client: ${created.clientId} (prefix ${created.prefix})`);
-  });
-}
-
-/** `vigil user create --email E --password P --role proctor|admin [--tenant ID]`. */
-export async function createDashboardUser(options: {
-  email: string;
-  password: string;
-  role: 'admin' | 'proctor';
-  tenant?: string | undefined;
-}): Promise<void> {
-  await withDatabase(async (_config, database) => {
-    const created = await createUser(database.db, {
-      email: options.email,
-      password: options.password,
-      role: options.role,
-      tenantId: options.tenant,
-      actor: 'cli',
-    });
-    console.log(`user ${created.userId} (${options.role}) created in tenant ${created.tenantId}`);
-  });
 }

@@ -1,8 +1,9 @@
 import { parseArgs } from 'node:util';
-import { z } from 'zod';
+import type { z } from 'zod';
+import { apiKeyCreate, userCreate } from '../admin/index.js';
 import { ConfigError } from '../config/index.js';
 import { AppError } from '../shared/index.js';
-import { createApiKey, createDashboardUser, migrate, serve } from './commands.js';
+import { runCommand, serve } from './commands.js';
 
 const usage = `usage: vigil <command>
 
@@ -15,17 +16,6 @@ const usage = `usage: vigil <command>
   bench <name> [options]             run a benchmark (see README, "Benchmarks")
 
 Configuration comes from the environment; see README.md.`;
-
-const userOptions = z.object({
-  email: z.email('--email must be an e-mail address'),
-  password: z.string().min(8, '--password must be at least 8 characters'),
-  role: z.enum(['admin', 'proctor'], { error: '--role must be proctor or admin' }),
-  tenant: z.uuid('--tenant must be a tenant id (UUID)').optional(),
-});
-const apiKeyOptions = z.object({
-  name: z.string().trim().min(1, '--name is required').max(200),
-  tenant: z.uuid('--tenant must be a tenant id (UUID)').optional(),
-});
 
 async function main(argv: string[]): Promise<number> {
   // Benchmarks parse their own options (e.g. `--json`), so they get the raw arguments.
@@ -55,15 +45,15 @@ async function main(argv: string[]): Promise<number> {
       await serve();
       return -1; // keeps running
     case 'migrate':
-      await migrate();
+      await runCommand({ command: 'migrate' });
       return 0;
     case 'apikey':
       if (subcommand !== 'create') break;
-      await createApiKey(parseOptions(apiKeyOptions, values));
+      await runCommand(parseOptions(apiKeyCreate, { ...values, command: 'apikey.create' }));
       return 0;
     case 'user':
       if (subcommand !== 'create') break;
-      await createDashboardUser(parseOptions(userOptions, values));
+      await runCommand(parseOptions(userCreate, { ...values, command: 'user.create' }));
       return 0;
   }
   console.error(`vigil: unknown command "${positionals.join(' ')}"\n\n${usage}`);

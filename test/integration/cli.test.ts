@@ -1,5 +1,6 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -18,6 +19,27 @@ function vigil(args: string[], env: Record<string, string | undefined>) {
     timeout: 60_000,
   });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/**
+ * The same, without blocking this process: for commands answered by a server running in it
+ * (spawnSync would stop its event loop, and the command would wait forever).
+ */
+function vigilBeside(args: string[], env: Record<string, string | undefined>) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    execFile(
+      process.execPath,
+      [...cliArgs, ...args],
+      {
+        cwd: root,
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'warn', ...env },
+        encoding: 'utf8',
+        timeout: 60_000,
+      },
+      (error, stdout, stderr) =>
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }),
+    );
+  });
 }
 
 const tempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-cli-'));
@@ -72,11 +94,111 @@ describe('vigil CLI', () => {
     expect(result.stdout).toContain('migrations applied (pglite)');
   });
 
-  it('refuses to open the embedded database while a server holds it', async () => {
+  it('runs commands through the server that holds the embedded database, and the results work at once', async () => {
     running = await startTestApp({ name: 'pglite' });
-    const result = vigil(['apikey', 'create', '--name', 'x'], { DATA_DIR: running.dataDir });
-    expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/embedded database is in use by process \d+/);
+    const env = { DATA_DIR: running.dataDir };
+    const created = await vigilBeside(['apikey', 'create', '--name', 'While serving'], env);
+    expect(created.stderr).toBe('');
+    expect(created.code).toBe(0);
+    const key = /API key .*: (vgl_\S+)/.exec(created.stdout)?.[1];
+    const tenantId = /tenant: (\S+)/.exec(created.stdout)?.[1];
+    const exam = await running.request('POST', '/api/v1/exams', {
+      key: key!,
+      body: { title: 'Made while serving', durationMinutes: 15 },
+    });
+    expect(exam.status).toBe(201);
+
+    const email = 'proctor@serving.test';
+    const user = await vigilBeside(
+      [
+        'user',
+        'create',
+        '--email',
+        email,
+        '--password',
+        'correct horse battery',
+        '--role',
+        'proctor',
+        '--tenant',
+        tenantId!,
+      ],
+      env,
+    );
+    expect(user.stdout).toMatch(/user \S+ \(proctor\) created in tenant /);
+    const login = await running.request('POST', '/api/v1/auth/token', {
+      body: { email, password: 'correct horse battery' },
+    });
+    expect(login.status).toBe(200);
+
+    // The server's own checks answer: a duplicate e-mail, an unknown tenant.
+    const duplicate = await vigilBeside(
+      [
+        'user',
+        'create',
+        '--email',
+        email,
+        '--password',
+        'correct horse battery',
+        '--role',
+        'proctor',
+        '--tenant',
+        tenantId!,
+      ],
+      env,
+    );
+    expect(duplicate.code).toBe(1);
+    expect(duplicate.stderr).toContain(`a user with e-mail ${email} exists`);
+    const unknownTenant = await vigilBeside(
+      ['apikey', 'create', '--name', 'x', '--tenant', '00000000-0000-4000-8000-000000000000'],
+      env,
+    );
+    expect(unknownTenant.code).toBe(1);
+    expect(unknownTenant.stderr).toMatch(/^vigil: .*tenant/);
+
+    const migrated = await vigilBeside(['migrate'], env);
+    expect(migrated.stdout).toContain('migrations applied (pglite, by the running server)');
+
+    // Once the server stops, the CLI opens the database itself again.
+    await running.close();
+    running = undefined;
+    const after = await vigilBeside(['apikey', 'create', '--name', 'After serving'], env);
+    expect(after.code).toBe(0);
+    expect(after.stdout).toContain('API key');
+  });
+
+  it('answers bad requests on the control socket with the contract error shape', async () => {
+    running = await startTestApp({ name: 'pglite' });
+    const socketPath = path.join(running.dataDir, 'vigil.sock');
+    expect(fs.statSync(socketPath).mode & 0o777).toBe(0o600);
+    const ask = (body: string, method = 'POST', urlPath = '/commands') =>
+      new Promise<{ status: number; body: any }>((resolve, reject) => {
+        const request = http.request({ socketPath, path: urlPath, method }, (response) => {
+          let text = '';
+          response.on('data', (chunk) => (text += chunk));
+          response.on('end', () => resolve({ status: response.statusCode!, body: JSON.parse(text) }));
+        });
+        request.on('error', reject);
+        request.end(body);
+      });
+    expect(await ask('{not json')).toMatchObject({ status: 400, body: { error: { code: 'invalid_json' } } });
+    expect(await ask(JSON.stringify({ command: 'drop.tables' }))).toMatchObject({
+      status: 400,
+      body: { error: { code: 'invalid_input' } },
+    });
+    expect(await ask(JSON.stringify({ command: 'apikey.create', name: '' }))).toMatchObject({
+      status: 400,
+      body: { error: { code: 'invalid_input', message: expect.stringContaining('--name') } },
+    });
+    expect(await ask('x'.repeat(70_000))).toMatchObject({
+      status: 413,
+      body: { error: { code: 'payload_too_large' } },
+    });
+    expect(await ask('', 'GET', '/')).toMatchObject({ status: 404, body: { error: { code: 'not_found' } } });
+    // Still serving after all of that.
+    expect((await running.request('GET', '/healthz')).status).toBe(200);
+    await running.close();
+    running = undefined;
+    expect(fs.existsSync(socketPath)).toBe(false);
   });
 
   it('names the bad variable when the configuration is invalid', () => {

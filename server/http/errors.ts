@@ -27,6 +27,11 @@ const codeByStatus: Record<number, ErrorCode> = {
 export function toAppError(error: unknown, logger: Pick<FastifyBaseLogger, 'error'>): AppError {
   if (error instanceof AppError) return error;
   if (hasZodFastifySchemaValidationErrors(error)) {
+    // An id in the path that is not even well-formed names no object: unknown, like any other.
+    if (error.validationContext === 'params') {
+      const fields = error.validation.map((issue) => describePath('', issue.instancePath)).join(', ');
+      return new AppError('not_found', `not found: no object has that ${fields} (ids are UUIDs)`);
+    }
     const details = error.validation
       .slice(0, 5)
       .map((issue) => `${describePath(error.validationContext, issue.instancePath)}: ${issue.message}`)

@@ -26,6 +26,17 @@ export function canTransition(from: SessionStatus, to: SessionStatus): boolean {
   return transitions[from].includes(to);
 }
 
+/**
+ * Whether a proctor's action may move a session in `from` to `to`. Stricter than the lifecycle:
+ * `resume` undoes a pause, or admits a candidate stuck in verification (the proctor checked
+ * them); it never starts a session whose candidate has not joined.
+ */
+export function actionAllowed(action: SessionAction, from: SessionStatus, to: SessionStatus): boolean {
+  if (from === to) return true; // pausing a paused session, resuming a running one: nothing to do
+  if (action === 'resume') return from === 'paused' || from === 'verifying';
+  return canTransition(from, to);
+}
+
 /** The status a proctor action leads to, or null when the action leaves the status alone. */
 export function statusAfterAction(action: SessionAction): SessionStatus | null {
   switch (action) {

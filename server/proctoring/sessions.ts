@@ -8,6 +8,7 @@ import type { ProctoringEvents } from './events.js';
 import { loadExam } from './exams.js';
 import { assertExamInScope } from './scope.js';
 import {
+  actionAllowed,
   canTransition,
   isFinal,
   openStatuses,
@@ -196,7 +197,7 @@ export async function applySessionAction(
   }
   const target = statusAfterAction(input.action);
   if (target) {
-    if (!canTransition(session.status, target) && session.status !== target) {
+    if (!actionAllowed(input.action, session.status, target)) {
       throw new AppError('invalid_transition', `cannot ${input.action} a session that is ${session.status}`);
     }
     await transitionSession(

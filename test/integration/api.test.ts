@@ -130,8 +130,8 @@ describe.each(backends())('REST API on $name', (backend) => {
       expectError(response, 415, 'unsupported_media_type');
     });
 
-    it('rejects a malformed id with 400 and an unknown one with 404', async () => {
-      expectError(await test.request('GET', '/api/v1/exams/not-a-uuid', { key }), 400, 'invalid_input');
+    it('answers 404 for an unknown id, well-formed or not', async () => {
+      expectError(await test.request('GET', '/api/v1/exams/not-a-uuid', { key }), 404, 'not_found');
       expectError(await test.request('GET', `/api/v1/exams/${randomUUID()}`, { key }), 404, 'not_found');
     });
 
@@ -245,6 +245,7 @@ describe.each(backends())('REST API on $name', (backend) => {
         });
 
       expectError(await act('pause'), 409, 'invalid_transition'); // not started yet
+      expectError(await act('resume'), 409, 'invalid_transition'); // nor can a proctor start it
       const warned = await act('warn', 'Eyes on your screen, please');
       expect(warned.status).toBe(200);
       expect(warned.body.status).toBe('created');

@@ -109,43 +109,17 @@ describe('vigil CLI', () => {
     expect(exam.status).toBe(201);
 
     const email = 'proctor@serving.test';
-    const user = await vigilBeside(
-      [
-        'user',
-        'create',
-        '--email',
-        email,
-        '--password',
-        'correct horse battery',
-        '--role',
-        'proctor',
-        '--tenant',
-        tenantId!,
-      ],
-      env,
-    );
+    const proctorArgs = `user create --email ${email} --password correct-horse-battery --role proctor`;
+    const createProctor = () => vigilBeside([...proctorArgs.split(' '), '--tenant', tenantId!], env);
+    const user = await createProctor();
     expect(user.stdout).toMatch(/user \S+ \(proctor\) created in tenant /);
     const login = await running.request('POST', '/api/v1/auth/token', {
-      body: { email, password: 'correct horse battery' },
+      body: { email, password: 'correct-horse-battery' },
     });
     expect(login.status).toBe(200);
 
     // The server's own checks answer: a duplicate e-mail, an unknown tenant.
-    const duplicate = await vigilBeside(
-      [
-        'user',
-        'create',
-        '--email',
-        email,
-        '--password',
-        'correct horse battery',
-        '--role',
-        'proctor',
-        '--tenant',
-        tenantId!,
-      ],
-      env,
-    );
+    const duplicate = await createProctor();
     expect(duplicate.code).toBe(1);
     expect(duplicate.stderr).toContain(`a user with e-mail ${email} exists`);
     const unknownTenant = await vigilBeside(

@@ -5,7 +5,7 @@ import { AnalysisEngine } from '../analysis/index.js';
 import { TokenService } from '../auth/index.js';
 import type { Config } from '../config/index.js';
 import { openDatabase } from '../db/index.js';
-import { LocalEvidenceStore } from '../evidence/index.js';
+import { LocalEvidenceStore, scheduleRetention } from '../evidence/index.js';
 import type { ViolationType } from '../db/index.js';
 import { createHttpApp } from '../http/index.js';
 import { MediaService } from '../media/index.js';
@@ -126,6 +126,15 @@ export async function createApp(baseContext: ServiceContext, options: AppOptions
   const realtime = media
     ? attachRealtime({ server: http.server, context, media, rules, monitor })
     : undefined;
+  const retention =
+    config.evidenceRetentionDays === undefined
+      ? undefined
+      : scheduleRetention({
+          db: context.db,
+          store: context.evidenceStore,
+          retentionDays: config.evidenceRetentionDays,
+          logger: logger.child({ component: 'retention' }),
+        });
   let closing: Promise<void> | undefined;
   let controlSocket: ControlSocket | undefined;
   return {
@@ -153,6 +162,7 @@ export async function createApp(baseContext: ServiceContext, options: AppOptions
     close() {
       closing ??= (async () => {
         await controlSocket?.close();
+        await retention?.stop();
         monitor?.close();
         await realtime?.close();
         rules.close();

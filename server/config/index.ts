@@ -31,6 +31,8 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   trustProxy: boolean;
   rateLimit: { perMinute: number; authFailures: number; authFailureWindowSeconds: number };
+  /** Days a session's evidence is kept after the session ended; undefined keeps it. */
+  evidenceRetentionDays: number | undefined;
 }
 
 /** Thrown when the environment is unusable; the message names the variable. */
@@ -91,6 +93,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       authFailures: e.AUTH_FAILURE_LIMIT,
       authFailureWindowSeconds: e.AUTH_FAILURE_WINDOW_SECONDS,
     },
+    evidenceRetentionDays: e.EVIDENCE_RETENTION_DAYS,
   };
 }
 

@@ -1,10 +1,15 @@
-import { and, eq } from 'drizzle-orm';
+import { createHash } from 'node:crypto';
+import { and, eq, sql } from 'drizzle-orm';
 import type { Principal } from '../auth/index.js';
 import { evidence, type Database, type EvidenceKind } from '../db/index.js';
 import { loadSession } from '../proctoring/index.js';
 import { AppError, notFound } from '../shared/index.js';
 import type { EvidenceStore } from './store.js';
 
+/**
+ * Stores the bytes and their metadata row. The content's lock keeps the retention sweep from
+ * deleting a file (shared by identical content) between the write and the row that needs it.
+ */
 export async function storeEvidence(
   db: Database,
   store: EvidenceStore,
@@ -16,19 +21,28 @@ export async function storeEvidence(
     bytes: Buffer;
   },
 ): Promise<typeof evidence.$inferSelect> {
-  const stored = await store.put(input.bytes);
-  const [row] = await db
-    .insert(evidence)
-    .values({
-      tenantId: input.tenantId,
-      sessionId: input.sessionId ?? null,
-      kind: input.kind,
-      mediaType: input.mediaType,
-      ...stored,
-    })
-    .returning();
-  if (!row) throw new Error('insert returned no row');
-  return row;
+  const sha256 = createHash('sha256').update(input.bytes).digest('hex');
+  return db.transaction(async (tx) => {
+    await lockContent(tx, sha256);
+    const stored = await store.put(input.bytes);
+    const [row] = await tx
+      .insert(evidence)
+      .values({
+        tenantId: input.tenantId,
+        sessionId: input.sessionId ?? null,
+        kind: input.kind,
+        mediaType: input.mediaType,
+        ...stored,
+      })
+      .returning();
+    if (!row) throw new Error('insert returned no row');
+    return row;
+  });
+}
+
+/** Serialises writers and the retention sweep on one content address, until the transaction ends. */
+export async function lockContent(tx: Pick<Database, 'execute'>, sha256: string): Promise<void> {
+  await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`evidence:${sha256}`}, 0))`);
 }
 
 /**
@@ -51,6 +65,12 @@ export async function readEvidence(
   } else if (principal.kind === 'proctorToken' && principal.examIds) {
     // Evidence outside any session (a reference photo) is for unrestricted readers only.
     throw new AppError('forbidden', 'this credential is not allowed to read that evidence');
+  }
+  if (row.purgedAt) {
+    throw new AppError(
+      'not_found',
+      `this evidence was deleted on ${row.purgedAt.toISOString()} under the retention policy`,
+    );
   }
   const bytes = await store.get(row.storageKey).catch(() => {
     throw new AppError('not_found', 'evidence file is missing from the store');

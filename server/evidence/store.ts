@@ -10,12 +10,14 @@ export interface StoredObject {
 
 /**
  * Where evidence bytes live. Keys are content addresses, so an S3-compatible store can
- * implement the same three calls with PUT/GET/HEAD on `storageKey`.
+ * implement the same calls with PUT/GET/HEAD/DELETE on `storageKey`.
  */
 export interface EvidenceStore {
   put(bytes: Buffer): Promise<StoredObject>;
   get(storageKey: string): Promise<Buffer>;
   has(storageKey: string): Promise<boolean>;
+  /** Removes the bytes; removing what is not there is not an error. */
+  delete(storageKey: string): Promise<void>;
 }
 
 /** Files under `root/ab/cd/<sha256>`, written atomically (temp file + rename). */
@@ -50,6 +52,10 @@ export class LocalEvidenceStore implements EvidenceStore {
     } catch {
       return false;
     }
+  }
+
+  async delete(storageKey: string): Promise<void> {
+    await fs.rm(this.#file(storageKey), { force: true });
   }
 
   #file(storageKey: string): string {

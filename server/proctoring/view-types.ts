@@ -26,6 +26,8 @@ export interface EvidenceRef {
   kind: string;
   sha256: string;
   url: string;
+  /** Present once the retention policy deleted the bytes (the sha256 still identifies them). */
+  purgedAt?: string;
 }
 
 export interface ViolationView {

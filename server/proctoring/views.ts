@@ -25,6 +25,7 @@ export const evidenceRef = (row: typeof evidence.$inferSelect): EvidenceRef => (
   kind: row.kind,
   sha256: row.sha256,
   url: `/api/v1/evidence/${row.id}`,
+  ...(row.purgedAt ? { purgedAt: row.purgedAt.toISOString() } : {}),
 });
 
 export const violationView = (

@@ -61,6 +61,16 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ DATA_DIR: dataDir(), [name]: value })).toThrow(name);
   });
 
+  it('keeps evidence forever by default and takes EVIDENCE_RETENTION_DAYS in whole days', () => {
+    expect(loadConfig({ DATA_DIR: dataDir() }).evidenceRetentionDays).toBeUndefined();
+    expect(loadConfig({ DATA_DIR: dataDir(), EVIDENCE_RETENTION_DAYS: '30' }).evidenceRetentionDays).toBe(30);
+    for (const bad of ['0', '-1', '2.5', 'month']) {
+      expect(() => loadConfig({ DATA_DIR: dataDir(), EVIDENCE_RETENTION_DAYS: bad })).toThrow(
+        /EVIDENCE_RETENTION_DAYS/,
+      );
+    }
+  });
+
   it('rejects an inverted RTC port range', () => {
     expect(() => loadConfig({ DATA_DIR: dataDir(), RTC_MIN_PORT: '5000', RTC_MAX_PORT: '4000' })).toThrow(
       /RTC_MIN_PORT/,

@@ -23,9 +23,14 @@ export const evidence = pgTable(
     mediaType: text('media_type').notNull(),
     storageKey: text('storage_key').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    /** Set when the retention policy deleted the bytes; the row (and its sha256) stays. */
+    purgedAt: timestamp('purged_at', { withTimezone: true }),
   },
   (t) => [
     // Listing a violation's evidence with the violation.
     index('evidence_violation_idx').on(t.violationId),
+    // The retention sweep: a session's evidence not purged yet; files still in use.
+    index('evidence_session_idx').on(t.sessionId),
+    index('evidence_storage_key_idx').on(t.storageKey),
   ],
 );

@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   void showExamTitle(examId);
 
   // The socket asks for the token on every (re)connect, so an expiring one is refreshed first.
-  const socket = proctorSocket(() => auth.token());
+  const socket = proctorSocket(() => auth.token(), examId);
 
   const dashboard = new Dashboard({
     socket,

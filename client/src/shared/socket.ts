@@ -28,8 +28,13 @@ export class RequestError extends Error {
 /** Short enough that a lost ack surfaces as an error the user can retry, long enough for a busy SFU. */
 const ACK_TIMEOUT_MS = 10_000;
 
-const options = (getToken: () => string | Promise<string>) => ({
+/**
+ * `exam` rides on every socket.io request so a load balancer can send all sockets of one exam
+ * to one node (`hash $arg_exam`): a candidate's stream is consumed on the node it arrives at.
+ */
+const options = (getToken: () => string | Promise<string>, examId: string | null) => ({
   path: '/socket.io',
+  query: examId ? { exam: examId } : {},
   // A function, so every (re)connect sends the current token (proctor tokens get refreshed).
   auth: (cb: (data: object) => void) => {
     Promise.resolve(getToken()).then(
@@ -51,12 +56,24 @@ const options = (getToken: () => string | Promise<string>) => ({
 export function candidateSocket(token: string): CandidateSocket {
   return io(
     '/candidate',
-    options(() => token),
+    options(() => token, examOfToken(token)),
   );
 }
 
-export function proctorSocket(getToken: () => Promise<string>): ProctorSocket {
-  return io('/proctor', options(getToken));
+export function proctorSocket(getToken: () => Promise<string>, examId: string): ProctorSocket {
+  return io('/proctor', options(getToken, examId));
+}
+
+/** The exam a candidate token is for, read (not verified: the server does that) for routing. */
+function examOfToken(token: string): string | null {
+  try {
+    const payload = token.split('.')[1] ?? '';
+    const json = atob(payload.replaceAll('-', '+').replaceAll('_', '/'));
+    const exam: unknown = (JSON.parse(json) as { exam?: unknown }).exam;
+    return typeof exam === 'string' ? exam : null;
+  } catch {
+    return null;
+  }
 }
 
 // ---- requests --------------------------------------------------------------------------------

@@ -152,6 +152,28 @@ describe('server-side analysis of live streams in Chromium', () => {
     }
   });
 
+  it('tells a candidate in a dark room to add light, without counting it as cheating', async () => {
+    const { sessionId, browser, page } = await joinWith(
+      'dim-room',
+      fakeCameraY4m('video/foreman_cif_299f.mp4', { from: 0, to: 185, filter: 'eq=brightness=-0.35' }),
+      silence(),
+    );
+    try {
+      await page.waitForFunction(
+        () => /more light/i.test((globalThis as any).document.querySelector('#guidance')?.textContent ?? ''),
+        undefined,
+        { timeout: 20_000 },
+      );
+      // Longer than those rules take to open (test timings above): still nothing of the kind.
+      await page.waitForTimeout(6_000);
+      const opened = (await violations(sessionId)).map((v) => v.type);
+      expect(opened).not.toContain('no_face');
+      expect(opened).not.toContain('face_mismatch');
+    } finally {
+      await browser.close();
+    }
+  });
+
   it('runs the liveness challenge by itself when the exam requires it, and records its outcome', async () => {
     const strict = (
       await test.request<any>('POST', '/api/v1/exams', {

@@ -41,10 +41,10 @@ function cached(key: string, extension: string, make: (output: string) => void):
  */
 export function fakeCameraY4m(
   clip: string,
-  options: { seconds?: number; size?: string; from?: number; to?: number } = {},
+  options: { seconds?: number; size?: string; from?: number; to?: number; filter?: string } = {},
 ): string {
   const source = testdata(clip);
-  const { seconds = 20, size = '352x288', from, to } = options;
+  const { seconds = 20, size = '352x288', from, to, filter } = options;
   const trim =
     from !== undefined || to !== undefined
       ? `select='between(n,${from ?? 0},${to ?? 1e9})',setpts=N/15/TB,`
@@ -52,7 +52,7 @@ export function fakeCameraY4m(
   const loop = trim ? [] : ['-stream_loop', '-1'];
   const duration = trim ? [] : ['-t', String(seconds)];
   return cached(
-    `y4m:${source}:${fs.statSync(source).size}:${seconds}:${size}:${from}:${to}`,
+    `y4m:${source}:${fs.statSync(source).size}:${seconds}:${size}:${from}:${to}:${filter}`,
     'y4m',
     (output) => {
       execFileSync('ffmpeg', [
@@ -64,7 +64,7 @@ export function fakeCameraY4m(
         source,
         ...duration,
         '-vf',
-        `${trim}scale=${size},fps=15`,
+        `${trim}scale=${size},fps=15${filter ? `,${filter}` : ''}`,
         '-pix_fmt',
         'yuv420p',
         output,

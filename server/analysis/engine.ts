@@ -42,6 +42,8 @@ export interface AnalysisEngineOptions {
   image?: DecodeOptions;
   /** Another manifest (tests of the checksum check). */
   manifestPath?: string;
+  /** Starts one worker thread (default: `AnalysisWorker.start`); tests wrap it to reach the threads. */
+  startWorker?: (settings: WorkerSettings) => Promise<AnalysisWorker>;
 }
 
 type Kind = 'frame' | 'audio';
@@ -102,6 +104,7 @@ const defaultThreads = (backend: AnalysisBackend) =>
 export class AnalysisEngine extends EventEmitter<{ closed: [] }> {
   readonly #logger: Logger;
   readonly #settings: WorkerSettings;
+  readonly #startWorker: (settings: WorkerSettings) => Promise<AnalysisWorker>;
   readonly #slots: Slot[];
   readonly #lanes = new Map<string, Lane>();
   /** Lanes with waiting work and no work in a worker, oldest first (round-robin over streams). */
@@ -129,6 +132,7 @@ export class AnalysisEngine extends EventEmitter<{ closed: [] }> {
     super();
     this.#logger = options.logger;
     this.#settings = settings;
+    this.#startWorker = options.startWorker ?? startRealWorker;
     this.#options = {
       objectInterval: Math.max(1, Math.round(options.objectInterval ?? 2)),
       maxPendingImages: options.maxPendingImages ?? 8,
@@ -158,11 +162,12 @@ export class AnalysisEngine extends EventEmitter<{ closed: [] }> {
       minFaceScore: options.minFaceScore ?? 0.5,
       minObjectScore: options.minObjectScore ?? 0.3,
     };
-    const first = await AnalysisWorker.start(settings);
+    const startWorker = options.startWorker ?? startRealWorker;
+    const first = await startWorker(settings);
     const resolved: WorkerSettings = { ...settings, backend: first.info.backend };
     const threads = Math.max(1, Math.round(options.threads ?? defaultThreads(first.info.backend)));
     const started = await Promise.allSettled(
-      Array.from({ length: threads - 1 }, () => AnalysisWorker.start(resolved)),
+      Array.from({ length: threads - 1 }, () => startWorker(resolved)),
     );
     const failed = started.find((result) => result.status === 'rejected');
     const rest = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
@@ -573,7 +578,7 @@ export class AnalysisEngine extends EventEmitter<{ closed: [] }> {
     const delay = Math.min(30_000, 500 * 2 ** slot.failures);
     setTimeout(() => {
       if (this.#closed) return;
-      AnalysisWorker.start(this.#settings).then(
+      this.#startWorker(this.#settings).then(
         async (worker) => {
           if (this.#closed) return worker.terminate();
           slot.worker = worker;
@@ -591,6 +596,8 @@ export class AnalysisEngine extends EventEmitter<{ closed: [] }> {
     }, delay).unref();
   }
 }
+
+const startRealWorker = (settings: WorkerSettings) => AnalysisWorker.start(settings);
 
 function dropped(streamId: string, at: number, reason: DropReason) {
   return { dropped: true as const, streamId, at, reason };

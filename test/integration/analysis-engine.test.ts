@@ -18,6 +18,7 @@ import {
   type FrameResult,
   type RgbFrame,
 } from '../../server/analysis/index.js';
+import { AnalysisWorker } from '../../server/analysis/worker-handle.js';
 import { createLogger, packageRoot } from '../../server/shared/index.js';
 
 const testdata = path.resolve(
@@ -241,6 +242,48 @@ describe('back-pressure and lifecycle', () => {
     await expect(
       engine.analyseFrame('bad', { width: 10, height: 10, data: new Uint8Array(10), at: 0 }),
     ).rejects.toMatchObject({ code: 'invalid_input' });
+  });
+});
+
+describe('a worker thread that dies', () => {
+  it('is replaced, the frame it held fails cleanly, and frames are analysed again', async () => {
+    // Real worker threads, captured as they start so the test can end one.
+    const started: AnalysisWorker[] = [];
+    const own = await AnalysisEngine.create({
+      backend: 'wasm',
+      threads: 1,
+      logger: createLogger('silent'),
+      startWorker: async (settings) => {
+        const worker = await AnalysisWorker.start(settings);
+        started.push(worker);
+        return worker;
+      },
+    });
+    try {
+      const frame = await still('video/foreman_frames/foreman_000.jpg');
+      expect(analysed(await own.analyseFrame('s', { ...frame, at: 0 })).faces).toHaveLength(1);
+
+      // A frame is in the worker (an analysis takes ~50 ms) when the thread ends: it fails with
+      // 503 `unavailable` (seen every time here), or, had it not left the queue yet, is served
+      // by the replacement.
+      const outcome = own.analyseFrame('s', { ...frame, at: 1 }).then(
+        (result) => (result.dropped ? result.reason : 'served'),
+        (error: { code?: string }) => error.code,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      await started[0]!.terminate();
+      expect(own.readyWorkers).toBe(0);
+      expect(['unavailable', 'served']).toContain(await outcome);
+
+      // Work that arrives meanwhile waits for the replacement instead of failing.
+      const waiting = own.analyseFrame('s', { ...frame, at: 2 });
+      expect(analysed(await waiting).faces).toHaveLength(1);
+      expect(started).toHaveLength(2);
+      expect(own.readyWorkers).toBe(1);
+      expect(own.stats().workerRestarts).toBe(1);
+    } finally {
+      await own.close();
+    }
   });
 });
 

@@ -1,11 +1,13 @@
 /**
  * Proctor dashboard entry: credentials (URL token or sign-in), exam (URL or picker), then the
- * live dashboard.
+ * live dashboard, or with `view=review` the record of every session of the exam.
  */
 import { byId } from '../shared/dom.js';
 import { proctorSocket } from '../shared/socket.js';
 import { Auth } from './auth.js';
 import { Dashboard } from './dashboard.js';
+import { EvidenceViewer } from './evidence.js';
+import { Review } from './review.js';
 import { showExamPicker, showLogin } from './login.js';
 
 const params = new URLSearchParams(location.search);
@@ -25,8 +27,16 @@ async function main(): Promise<void> {
     history.replaceState(null, '', `${location.pathname}?${params.toString()}`);
   }
 
-  byId('dashboard', HTMLElement).hidden = false;
   void showExamTitle(examId);
+  const reviewing = params.get('view') === 'review';
+  showModeLink(reviewing);
+  if (reviewing) {
+    byId('review', HTMLElement).hidden = false;
+    byId('connection', HTMLElement).hidden = true;
+    await new Review({ auth, examId, viewer: new EvidenceViewer(auth) }).load();
+    return;
+  }
+  byId('dashboard', HTMLElement).hidden = false;
 
   // The socket asks for the token on every (re)connect, so an expiring one is refreshed first.
   const socket = proctorSocket(() => auth.token(), examId);
@@ -48,6 +58,17 @@ async function main(): Promise<void> {
     },
   });
   dashboard.start();
+}
+
+/** The link to the other view of the same exam (credentials and exam stay in the URL). */
+function showModeLink(reviewing: boolean): void {
+  const link = byId('mode-link', HTMLAnchorElement);
+  const target = new URLSearchParams(params);
+  if (reviewing) target.delete('view');
+  else target.set('view', 'review');
+  link.href = `${location.pathname}?${target.toString()}`;
+  link.textContent = reviewing ? 'Live dashboard' : 'Review sessions';
+  link.hidden = false;
 }
 
 async function showExamTitle(examId: string): Promise<void> {

@@ -1,0 +1,156 @@
+/**
+ * Review: every session of the exam, live or ended, most suspicious first; opening one shows
+ * its verification, its violations in order and their evidence. Reads the REST API only, so
+ * it works after the exam, when no stream is left to watch.
+ */
+import { byId, el, setText } from '../shared/dom.js';
+import { clock, dateTime, percent, violationLabel } from '../shared/format.js';
+import type { LiveSession, Violation } from '../shared/protocol.js';
+import { errorText } from '../shared/socket.js';
+import type { Auth } from './auth.js';
+import type { EvidenceViewer } from './evidence.js';
+
+type SessionRecord = Omit<LiveSession, 'candidate' | 'connected' | 'producers'>;
+interface CandidateRecord {
+  id: string;
+  name: string;
+  externalId: string;
+}
+interface Verification {
+  identity?: { status?: string; similarity?: number };
+  liveness?: { status?: string };
+}
+
+export class Review {
+  readonly #auth: Auth;
+  readonly #examId: string;
+  readonly #viewer: EvidenceViewer;
+  readonly #rows = byId('review-rows', HTMLTableSectionElement);
+  readonly #status = byId('review-status', HTMLElement);
+  readonly #detail = byId('review-detail', HTMLElement);
+  readonly #detailTitle = byId('detail-title', HTMLElement);
+  readonly #facts = byId('detail-facts', HTMLElement);
+  readonly #violations = byId('detail-violations', HTMLOListElement);
+  #names = new Map<string, CandidateRecord>();
+
+  constructor(options: { auth: Auth; examId: string; viewer: EvidenceViewer }) {
+    this.#auth = options.auth;
+    this.#examId = options.examId;
+    this.#viewer = options.viewer;
+  }
+
+  async load(): Promise<void> {
+    setText(this.#status, 'Loading sessions…');
+    try {
+      const [sessions, candidates] = await Promise.all([
+        this.#auth.json<SessionRecord[]>('GET', `/api/v1/exams/${this.#examId}/sessions`),
+        this.#auth.json<CandidateRecord[]>('GET', `/api/v1/exams/${this.#examId}/candidates`),
+      ]);
+      this.#names = new Map(candidates.map((candidate) => [candidate.id, candidate]));
+      const ordered = [...sessions].sort(
+        (a, b) => b.suspicionScore - a.suspicionScore || b.createdAt.localeCompare(a.createdAt),
+      );
+      this.#rows.replaceChildren(...ordered.map((session) => this.#row(session)));
+      setText(
+        this.#status,
+        ordered.length === 0
+          ? 'No sessions yet.'
+          : `${ordered.length} session${ordered.length === 1 ? '' : 's'}, most suspicious first.`,
+      );
+    } catch (err) {
+      setText(this.#status, `Sessions could not be loaded: ${errorText(err)}`);
+    }
+  }
+
+  #name(session: SessionRecord): string {
+    return this.#names.get(session.candidateId)?.name ?? 'Unknown candidate';
+  }
+
+  #row(session: SessionRecord): HTMLTableRowElement {
+    const name = this.#name(session);
+    const open = el('button', { type: 'button', 'aria-label': `Open the session of ${name}` }, 'Open');
+    open.addEventListener('click', () => void this.open(session.id));
+    const count = Object.values(session.violationCounts).reduce((sum, n) => sum + n, 0);
+    return el(
+      'tr',
+      { 'data-testid': 'review-row', 'data-session': session.id, 'data-status': session.status },
+      el('th', { scope: 'row' }, name, session.flagged ? el('span', { class: 'flag' }, ' (flagged)') : null),
+      el('td', {}, el('span', { class: 'status-word' }, session.status)),
+      el('td', { class: 'number' }, session.suspicionScore.toFixed(1)),
+      el('td', { class: 'number' }, String(count)),
+      el('td', {}, session.endedAt ? dateTime(session.endedAt) : '—'),
+      el('td', {}, open),
+    );
+  }
+
+  /** Shows one session's record and moves the focus to it. */
+  async open(sessionId: string): Promise<void> {
+    this.#detail.hidden = false;
+    setText(this.#detailTitle, 'Loading…');
+    this.#facts.replaceChildren();
+    this.#violations.replaceChildren();
+    try {
+      const [session, violations] = await Promise.all([
+        this.#auth.json<SessionRecord>('GET', `/api/v1/sessions/${sessionId}`),
+        this.#auth.json<Violation[]>('GET', `/api/v1/sessions/${sessionId}/violations`),
+      ]);
+      const name = this.#name(session);
+      setText(this.#detailTitle, `Session of ${name}`);
+      this.#facts.replaceChildren(...facts(session));
+      this.#violations.replaceChildren(
+        ...(violations.length === 0
+          ? [el('li', { class: 'muted' }, 'No violations in this session.')]
+          : violations.map((violation) => this.#violation(violation, name))),
+      );
+    } catch (err) {
+      setText(this.#detailTitle, `The session could not be loaded: ${errorText(err)}`);
+    }
+    this.#detailTitle.focus();
+  }
+
+  #violation(v: Violation, name: string): HTMLLIElement {
+    const label = violationLabel(v.type);
+    const evidence = v.evidence.map((item, index) => {
+      if (item.purgedAt) {
+        return el('span', { class: 'muted' }, `${item.kind} ${index + 1} deleted (retention)`);
+      }
+      const button = el('button', { type: 'button', class: 'link' }, `${item.kind} ${index + 1}`);
+      button.addEventListener('click', () => void this.#viewer.open(item, `${label} — ${name}`));
+      return button;
+    });
+    return el(
+      'li',
+      { 'data-testid': 'review-violation', 'data-type': v.type, 'data-severity': v.severity },
+      el('strong', {}, label),
+      el(
+        'span',
+        { class: 'muted' },
+        ` · ${v.severity} · ${v.source === 'server' ? 'seen in the stream' : 'reported by the page'}`,
+        ` · ${clock(v.startedAt)}–${v.endedAt ? clock(v.endedAt) : 'still open'}`,
+        ` · confidence ${percent(v.confidence)}`,
+      ),
+      evidence.length > 0 ? el('span', { class: 'evidence-links' }, ' ', ...evidence) : null,
+    );
+  }
+}
+
+function facts(session: SessionRecord): HTMLElement[] {
+  const verification = (session.verification ?? {}) as Verification;
+  const identity = verification.identity
+    ? `${verification.identity.status ?? '—'}${
+        typeof verification.identity.similarity === 'number'
+          ? ` (similarity ${verification.identity.similarity.toFixed(2)})`
+          : ''
+      }`
+    : 'not checked';
+  const pairs: [string, string][] = [
+    ['Status', session.status],
+    ['Suspicion score', session.suspicionScore.toFixed(1)],
+    ['Flagged', session.flagged ? 'yes' : 'no'],
+    ['Started', session.startedAt ? dateTime(session.startedAt) : '—'],
+    ['Ended', session.endedAt ? dateTime(session.endedAt) : '—'],
+    ['Identity', identity],
+    ['Liveness', verification.liveness?.status ?? 'not checked'],
+  ];
+  return pairs.map(([term, value]) => el('div', {}, el('dt', {}, term), el('dd', {}, value)));
+}

@@ -16,7 +16,7 @@ import {
   type SessionAction,
 } from './session-state.js';
 import { sessionView, type SessionView } from './views.js';
-import { summariseViolations, violationsOfSession } from './violations.js';
+import { closeOpenViolationsOfSession, summariseViolations, violationsOfSession } from './violations.js';
 
 type SessionRow = typeof sessions.$inferSelect;
 
@@ -141,14 +141,14 @@ export async function transitionSession(
   ref: { tenantId: string; sessionId: string; actor: string; reason: string },
   to: SessionStatus,
 ): Promise<SessionRow> {
-  const row = await db.transaction(async (tx) => {
+  const result = await db.transaction(async (tx) => {
     const [current] = await tx
       .select()
       .from(sessions)
       .where(and(eq(sessions.id, ref.sessionId), eq(sessions.tenantId, ref.tenantId)))
       .for('update');
     if (!current) throw notFound('session');
-    if (current.status === to) return current;
+    if (current.status === to) return { session: current, closed: [] };
     if (!canTransition(current.status, to)) {
       throw new AppError('invalid_transition', `a session that is ${current.status} cannot become ${to}`);
     }
@@ -170,16 +170,26 @@ export async function transitionSession(
       target: current.id,
       details: { from: current.status, to, reason: ref.reason },
     });
-    return updated!;
+    const closed = isFinal(to) ? await closeOpenViolationsOfSession(tx, { ...ref, endedAt: now }) : [];
+    return { session: updated!, closed };
   });
+  const { session, closed } = result;
+  for (const violation of closed) {
+    events.emit('violation:closed', {
+      tenantId: session.tenantId,
+      examId: session.examId,
+      sessionId: session.id,
+      violation,
+    });
+  }
   events.emit('session:status', {
-    tenantId: row.tenantId,
-    examId: row.examId,
-    sessionId: row.id,
-    status: row.status,
-    flagged: row.flagged,
+    tenantId: session.tenantId,
+    examId: session.examId,
+    sessionId: session.id,
+    status: session.status,
+    flagged: session.flagged,
   });
-  return row;
+  return session;
 }
 
 /** A proctor's warn / pause / resume / terminate / flag, via REST or the dashboard socket. */

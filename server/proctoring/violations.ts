@@ -200,3 +200,51 @@ export async function closeViolation(
   }
   return result.view;
 }
+
+/**
+ * Ends every violation still open in a session that is ending, in the caller's transaction
+ * (audited each), so no violation outlives its session whichever node ran its rules. Returns
+ * the closed ones for the caller to announce after commit.
+ */
+export async function closeOpenViolationsOfSession(
+  tx: Database,
+  ref: { tenantId: string; sessionId: string; actor: string; endedAt: Date },
+): Promise<ViolationView[]> {
+  const closed = await tx
+    .update(violations)
+    .set({ endedAt: ref.endedAt })
+    .where(
+      and(
+        eq(violations.sessionId, ref.sessionId),
+        eq(violations.tenantId, ref.tenantId),
+        isNull(violations.endedAt),
+      ),
+    )
+    .returning();
+  if (closed.length === 0) return [];
+  for (const row of closed) {
+    await appendAudit(tx, {
+      tenantId: ref.tenantId,
+      actor: ref.actor,
+      action: 'violation.close',
+      target: row.id,
+      details: { sessionId: row.sessionId, type: row.type, reason: 'session_ended' },
+    });
+  }
+  const evidenceRows = await tx
+    .select()
+    .from(evidence)
+    .where(
+      inArray(
+        evidence.violationId,
+        closed.map((row) => row.id),
+      ),
+    )
+    .orderBy(asc(evidence.createdAt));
+  return closed.map((row) =>
+    violationView(
+      row,
+      evidenceRows.filter((item) => item.violationId === row.id),
+    ),
+  );
+}

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { transitionSession } from '../../server/proctoring/index.js';
+import { openViolation, transitionSession } from '../../server/proctoring/index.js';
 import { backends } from '../support/backends.js';
 import { seedSession, startTestApp, type TestApp } from '../support/app.js';
 
@@ -205,6 +205,40 @@ describe.each(backends())('REST API on $name', (backend) => {
       expect(
         (await test.request<any>('GET', `/api/v1/sessions/${session.body.id}/violations`, { key })).body,
       ).toEqual([]);
+    });
+
+    it('closes the violations still open when the session ends, audited and announced', async () => {
+      const seeded = await seedSession(test, key);
+      const { db, events } = test.app.context;
+      const opened = await openViolation(db, events, {
+        tenantId,
+        examId: seeded.examId,
+        sessionId: seeded.id,
+        type: 'looking_away',
+        source: 'server',
+        confidence: 0.7,
+      });
+      expect(opened.endedAt).toBeNull();
+      const announced: string[] = [];
+      const listener = (event: { violation: { id: string } }) => announced.push(event.violation.id);
+      events.on('violation:closed', listener);
+      try {
+        const ended = await test.request<any>('POST', `/api/v1/sessions/${seeded.id}/actions`, {
+          key,
+          body: { action: 'terminate' },
+        });
+        const [violation] = (
+          await test.request<any[]>('GET', `/api/v1/sessions/${seeded.id}/violations`, { key })
+        ).body;
+        expect(violation.endedAt).toBe(ended.body.endedAt);
+        expect(announced).toEqual([opened.id]);
+        const audit = await test.request<any[]>('GET', '/api/v1/audit?limit=1000', { key });
+        expect(
+          audit.body.find((entry) => entry.target === opened.id && entry.action === 'violation.close'),
+        ).toMatchObject({ details: { reason: 'session_ended' } });
+      } finally {
+        events.off('violation:closed', listener);
+      }
     });
 
     it('refuses a session for a candidate of another exam', async () => {

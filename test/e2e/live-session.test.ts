@@ -2,6 +2,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../support/browser.js';
 import { seedSession, startTestApp, type TestApp } from '../support/app.js';
+import { tilePlays } from '../support/pages.js';
 import { fakeCameraY4m, fakeMicrophoneWav } from '../support/testdata.js';
 
 /**
@@ -52,23 +53,6 @@ describe('live session in Chromium', () => {
     await page.goto(`${test.url}/candidate?token=${encodeURIComponent(token)}`);
     return page;
   };
-
-  /** Resolves once the tile's video has a picture and its clock moves. */
-  const tilePlays = (page: Page, sessionId: string) =>
-    page.waitForFunction(
-      (id) => {
-        // Runs in the page (no DOM types in this Node program).
-        const page = globalThis as any;
-        const video = page.document.querySelector(`[data-testid=tile][data-session="${id}"] video`);
-        if (!video || video.videoWidth === 0) return false;
-        const key = `t-${id}`;
-        const previous = page[key] as number | undefined;
-        page[key] = video.currentTime;
-        return previous !== undefined && video.currentTime > previous;
-      },
-      sessionId,
-      { timeout: 20_000, polling: 250 },
-    );
 
   it('plays the candidate on the dashboard, delivers a warning, and ends the session on terminate', async () => {
     const session = await seedSession(test, apiKey);

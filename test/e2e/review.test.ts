@@ -1,14 +1,12 @@
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storeEvidence } from '../../server/evidence/index.js';
 import { openViolation } from '../../server/proctoring/index.js';
 import { launchChromium } from '../support/browser.js';
 import { seedSession, startTestApp, type TestApp } from '../support/app.js';
+import { axeFindings } from '../support/pages.js';
 import { testdata } from '../support/testdata.js';
-
-const axeSource = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 /** After the exam: the dashboard's review lists every session and opens one's record and evidence. */
 describe('session review on the dashboard', () => {
@@ -104,13 +102,7 @@ describe('session review on the dashboard', () => {
     );
     await page.keyboard.press('Escape');
 
-    await page.evaluate(axeSource);
-    const findings = await page.evaluate(async () => {
-      const result = await (globalThis as any).axe.run((globalThis as any).document, {
-        runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
-      });
-      return result.violations.map((v: any) => `${v.id}: ${v.nodes.map((n: any) => n.target).join(', ')}`);
-    });
+    const findings = await axeFindings(page);
     expect(findings).toEqual([]);
 
     // The way back to the live view of the same exam.

@@ -6,6 +6,7 @@ import { backends } from '../support/backends.js';
 import { launchChromium } from '../support/browser.js';
 import { seedSession, startTestApp, type TestApp } from '../support/app.js';
 import { startShippedNginx, type RunningNginx } from '../support/nginx.js';
+import { tilePlays } from '../support/pages.js';
 import { fakeCameraY4m, fakeMicrophoneWav } from '../support/testdata.js';
 
 /**
@@ -13,21 +14,6 @@ import { fakeCameraY4m, fakeMicrophoneWav } from '../support/testdata.js';
  * arrives at, so all sockets of one exam must reach one node. The pages send `exam` on every
  * socket.io request and the shipped load balancer (`infra/nginx.conf`) hashes on it.
  */
-
-/** Resolves once the tile's video has a picture and its clock moves. */
-const tilePlays = (page: Page, sessionId: string) =>
-  page.waitForFunction(
-    (id) => {
-      const scope = globalThis as any;
-      const video = scope.document.querySelector(`[data-testid=tile][data-session="${id}"] video`);
-      if (!video || video.videoWidth === 0) return false;
-      const previous = scope[`t-${id}`] as number | undefined;
-      scope[`t-${id}`] = video.currentTime;
-      return previous !== undefined && video.currentTime > previous;
-    },
-    sessionId,
-    { timeout: 20_000, polling: 250 },
-  );
 
 async function launchCandidateBrowser(): Promise<Browser> {
   return launchChromium({

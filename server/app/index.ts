@@ -10,7 +10,7 @@ import type { ViolationType } from '../db/index.js';
 import { createHttpApp } from '../http/index.js';
 import { MediaService } from '../media/index.js';
 import { Monitor } from '../monitoring/index.js';
-import { ProctoringEvents, ViolationRules, type Timing } from '../proctoring/index.js';
+import { ProctoringEvents, ViolationRules, scheduleDeadlines, type Timing } from '../proctoring/index.js';
 import { attachRealtime, type Realtime } from '../realtime/index.js';
 import { SamplerService } from '../sampler/index.js';
 import { createRateLimiter } from '../ratelimit/index.js';
@@ -135,6 +135,11 @@ export async function createApp(baseContext: ServiceContext, options: AppOptions
           retentionDays: config.evidenceRetentionDays,
           logger: logger.child({ component: 'retention' }),
         });
+  const deadlines = scheduleDeadlines({
+    db: context.db,
+    events: context.events,
+    logger: logger.child({ component: 'deadlines' }),
+  });
   let closing: Promise<void> | undefined;
   let controlSocket: ControlSocket | undefined;
   return {
@@ -163,6 +168,7 @@ export async function createApp(baseContext: ServiceContext, options: AppOptions
       closing ??= (async () => {
         await controlSocket?.close();
         await retention?.stop();
+        await deadlines.stop();
         monitor?.close();
         await realtime?.close();
         rules.close();

@@ -7,7 +7,7 @@
 import { and, eq, inArray, isNull, lt } from 'drizzle-orm';
 import { appendAudit } from '../audit/index.js';
 import { evidence, sessions, type Database } from '../db/index.js';
-import type { Logger } from '../shared/index.js';
+import { runPeriodically, type Logger } from '../shared/index.js';
 import { lockContent } from './evidence.js';
 import type { EvidenceStore } from './store.js';
 
@@ -132,10 +132,7 @@ async function deleteIfUnused(
   });
 }
 
-/**
- * Sweeps soon after start-up, then every `intervalMs` (hourly by default) while the service
- * runs. Failures are logged and retried on the next sweep; they never stop the service.
- */
+/** Sweeps soon after start-up, then every `intervalMs` (hourly by default) while the service runs. */
 export function scheduleRetention(options: {
   db: Database;
   store: EvidenceStore;
@@ -143,27 +140,13 @@ export function scheduleRetention(options: {
   logger: Logger;
   intervalMs?: number;
 }): { stop(): Promise<void> } {
-  let running: Promise<void> = Promise.resolve();
-  const sweep = () => {
-    running = running
-      .then(async () => {
-        const outcome = await purgeExpiredEvidence(options.db, options.store, {
-          retentionDays: options.retentionDays,
-        });
-        if (outcome.items > 0) options.logger.info({ ...outcome }, 'expired evidence deleted');
-      })
-      .catch((error: unknown) => options.logger.error({ err: error }, 'evidence retention sweep failed'));
-  };
-  const intervalMs = options.intervalMs ?? 3_600_000;
-  const first = setTimeout(sweep, Math.min(10_000, intervalMs));
-  const timer = setInterval(sweep, intervalMs);
-  first.unref();
-  timer.unref();
-  return {
-    stop: async () => {
-      clearTimeout(first);
-      clearInterval(timer);
-      await running;
+  return runPeriodically(
+    async () => {
+      const outcome = await purgeExpiredEvidence(options.db, options.store, {
+        retentionDays: options.retentionDays,
+      });
+      if (outcome.items > 0) options.logger.info({ ...outcome }, 'expired evidence deleted');
     },
-  };
+    { intervalMs: options.intervalMs ?? 3_600_000, logger: options.logger, what: 'evidence retention sweep' },
+  );
 }

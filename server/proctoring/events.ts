@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { SessionStatus } from '../db/index.js';
+import type { SessionAction } from './session-state.js';
 import type { AnalysisTick, ViolationView } from './view-types.js';
 
 interface SessionRef {
@@ -13,7 +14,7 @@ export interface ProctoringEventMap {
   'session:status': [SessionRef & { status: SessionStatus; flagged: boolean }];
   'proctor:message': [
     SessionRef & {
-      action: 'warn' | 'pause' | 'resume' | 'terminate' | 'flag';
+      action: SessionAction;
       message: string | null;
       at: string;
     },

@@ -31,3 +31,4 @@ export { recordClientSignal, signalEffect } from './signals.js';
 export type { ClientSignalType, SignalEffect } from './signals.js';
 export { LivenessChallenge, livenessSteps, defaultChallengeTuning } from './liveness.js';
 export type { ChallengeFrame, ChallengeOutcome, ChallengePrompt, LivenessStep } from './liveness.js';
+export { completeOverdueSessions, scheduleDeadlines } from './deadlines.js';

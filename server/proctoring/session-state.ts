@@ -1,6 +1,7 @@
 import type { SessionStatus } from '../db/index.js';
 
-export const sessionActions = ['warn', 'pause', 'resume', 'terminate', 'flag'] as const;
+/** The contract's proctor actions, and `complete`: the normal end (e.g. the candidate submitted). */
+export const sessionActions = ['warn', 'pause', 'resume', 'terminate', 'flag', 'complete'] as const;
 export type SessionAction = (typeof sessionActions)[number];
 
 export const finalStatuses: readonly SessionStatus[] = ['completed', 'terminated', 'failed'];
@@ -46,6 +47,8 @@ export function statusAfterAction(action: SessionAction): SessionStatus | null {
       return 'in_progress';
     case 'terminate':
       return 'terminated';
+    case 'complete':
+      return 'completed';
     case 'warn':
     case 'flag':
       return null;

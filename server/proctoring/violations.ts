@@ -64,6 +64,14 @@ export async function violationsOfSession(
     .from(violations)
     .where(and(eq(violations.sessionId, sessionId), eq(violations.tenantId, tenantId)))
     .orderBy(asc(violations.startedAt), asc(violations.id));
+  return withEvidence(db, rows);
+}
+
+/** Views of `rows`, each with its evidence references (oldest first). */
+async function withEvidence(
+  db: Database,
+  rows: (typeof violations.$inferSelect)[],
+): Promise<ViolationView[]> {
   if (rows.length === 0) return [];
   const evidenceRows = await db
     .select()
@@ -231,20 +239,5 @@ export async function closeOpenViolationsOfSession(
       details: { sessionId: row.sessionId, type: row.type, reason: 'session_ended' },
     });
   }
-  const evidenceRows = await tx
-    .select()
-    .from(evidence)
-    .where(
-      inArray(
-        evidence.violationId,
-        closed.map((row) => row.id),
-      ),
-    )
-    .orderBy(asc(evidence.createdAt));
-  return closed.map((row) =>
-    violationView(
-      row,
-      evidenceRows.filter((item) => item.violationId === row.id),
-    ),
-  );
+  return withEvidence(tx, closed);
 }

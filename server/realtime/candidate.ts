@@ -3,6 +3,7 @@ import { actorOf } from '../auth/index.js';
 import {
   getSession,
   isFinal,
+  loadSession,
   recordClientSignal,
   signalEffect,
   transitionSession,
@@ -128,6 +129,25 @@ export function registerCandidateNamespace(deps: RealtimeDeps): void {
         }
       }
       return result;
+    });
+    handle(socket, budget, log, 'session:finish', schemas.empty, async () => {
+      // Only a running (or paused) exam can be finished; one not started yet cannot.
+      const current = await loadSession(context.db, principal, session.sessionId);
+      if (current.status !== 'in_progress' && current.status !== 'paused' && current.status !== 'completed') {
+        throw new AppError('invalid_transition', `a session that is ${current.status} cannot be finished`);
+      }
+      const finished = await transitionSession(
+        context.db,
+        context.events,
+        {
+          tenantId: session.tenantId,
+          sessionId: session.sessionId,
+          actor: actorOf(principal),
+          reason: 'candidate_finished',
+        },
+        'completed',
+      );
+      return { status: finished.status };
     });
     handle(socket, budget, log, 'liveness:start', schemas.empty, async () => {
       if (!deps.monitor) throw new AppError('not_implemented', 'live analysis is not enabled on this server');

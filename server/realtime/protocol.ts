@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { SessionStatus } from '../db/schema/enums.js';
+import { sessionActions, type SessionAction } from '../proctoring/session-state.js';
 import type { AnalysisTick, SessionView, ViolationView } from '../proctoring/view-types.js';
 
 export type { AnalysisTick };
@@ -62,7 +63,7 @@ export const schemas = {
   watch: z.strictObject({ examId: z.uuid() }),
   sessionAction: z.strictObject({
     sessionId: z.uuid(),
-    action: z.enum(['warn', 'pause', 'resume', 'terminate', 'flag']),
+    action: z.enum(sessionActions),
     message: z.string().trim().min(1).max(1000).optional(),
   }),
 };
@@ -111,7 +112,7 @@ export interface SessionRef {
 
 export interface ProctorMessage {
   sessionId: string;
-  action: 'warn' | 'pause' | 'resume' | 'terminate' | 'flag';
+  action: SessionAction;
   message: string | null;
   at: string;
 }
@@ -132,6 +133,8 @@ export interface CandidateToServerEvents {
   'media:closeTransport': (payload: { transportId: string }, ack: AckCallback<object>) => void;
   'client:signal': (payload: ClientSignal, ack: AckCallback<{ duplicate: boolean }>) => void;
   'liveness:start': (payload: unknown, ack: AckCallback<object>) => void;
+  /** The candidate is done: the session becomes `completed`. */
+  'session:finish': (payload: unknown, ack: AckCallback<{ status: SessionStatus }>) => void;
 }
 
 export interface ServerToCandidateEvents {

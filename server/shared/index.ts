@@ -4,3 +4,4 @@ export { createLogger } from './logger.js';
 export type { Logger } from './logger.js';
 export { canonicalJson } from './canonical-json.js';
 export { packageRoot } from './paths.js';
+export { runPeriodically } from './periodic.js';

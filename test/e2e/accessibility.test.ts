@@ -1,12 +1,9 @@
-import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../support/browser.js';
 import { seedSession, startTestApp, type TestApp } from '../support/app.js';
+import { axeFindings } from '../support/pages.js';
 import { fakeCameraY4m, fakeMicrophoneWav } from '../support/testdata.js';
-
-const axeSource = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 /**
  * Both pages checked the way their users meet them: axe-core's WCAG 2.1 A/AA rules in real
@@ -50,24 +47,6 @@ describe('accessibility of the candidate page and the dashboard', () => {
     return page;
   }
 
-  /** axe-core's WCAG 2.1 A and AA findings, as "rule: target" lines (empty when clean). */
-  async function axeFindings(page: Page): Promise<string[]> {
-    // Evaluated through the DevTools protocol: the pages' CSP (rightly) refuses injected script tags.
-    await page.evaluate(axeSource);
-    const violations = await page.evaluate(async () => {
-      const result = await (globalThis as any).axe.run((globalThis as any).document, {
-        runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
-      });
-      return result.violations.map((violation: any) => ({
-        id: violation.id,
-        targets: violation.nodes.map((node: any) => String(node.target)),
-      }));
-    });
-    return (violations as { id: string; targets: string[] }[]).flatMap((violation) =>
-      violation.targets.map((target) => `${violation.id}: ${target}`),
-    );
-  }
-
   const layoutShift = (page: Page) => page.evaluate(() => (globalThis as any).__layoutShift as number);
 
   /** Presses Tab until the element matching `selector` has the focus; fails after `limit` presses. */
@@ -80,7 +59,7 @@ describe('accessibility of the candidate page and the dashboard', () => {
     throw new Error(`${selector} never took the focus after ${limit} Tab presses`);
   }
 
-  it('lets a candidate join with the keyboard alone, with no WCAG A/AA findings before or after', async () => {
+  it('lets a candidate join and finish with the keyboard alone, with no WCAG A/AA findings', async () => {
     const session = await seedSession(test, apiKey);
     const page = await openPage(`${test.url}/candidate?token=${encodeURIComponent(session.candidateToken)}`);
     await page.waitForSelector('[data-testid=join]');
@@ -93,6 +72,16 @@ describe('accessibility of the candidate page and the dashboard', () => {
     // "Good" cumulative layout shift is below 0.1.
     shifts.candidateJoin = await layoutShift(page);
     expect(shifts.candidateJoin).toBeLessThan(0.1);
+
+    // Finishing, by keyboard too: the button, then the confirmation it asks for.
+    await tabTo(page, '[data-testid=finish]');
+    await page.keyboard.press('Enter');
+    expect(await axeFindings(page)).toEqual([]);
+    await tabTo(page, '[data-testid=finish-confirm]');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('[data-testid=status]:text-is("completed")', { timeout: 10_000 });
+    const stored = await test.request<any>('GET', `/api/v1/sessions/${session.id}`, { key: apiKey });
+    expect(stored.body.status).toBe('completed');
     await page.close();
   });
 

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openViolation, transitionSession } from '../../server/proctoring/index.js';
+import { eq } from 'drizzle-orm';
+import { sessions } from '../../server/db/index.js';
+import { completeOverdueSessions, openViolation, transitionSession } from '../../server/proctoring/index.js';
 import { backends } from '../support/backends.js';
 import { seedSession, startTestApp, type TestApp } from '../support/app.js';
 
@@ -303,6 +305,54 @@ describe.each(backends())('REST API on $name', (backend) => {
       expectError(await act('resume'), 409, 'invalid_transition');
       expectError(await act('warn'), 409, 'invalid_transition');
       expectError(await act('explode'), 400, 'invalid_input');
+    });
+
+    it('completes a running session with the complete action (the candidate submitted)', async () => {
+      const seeded = await seedSession(test, key);
+      const complete = () =>
+        test.request<any>('POST', `/api/v1/sessions/${seeded.id}/actions`, {
+          key,
+          body: { action: 'complete' },
+        });
+      expectError(await complete(), 409, 'invalid_transition'); // never joined
+      await transitionSession(
+        test.app.context.db,
+        test.app.context.events,
+        { tenantId, sessionId: seeded.id, actor: 'test', reason: 'join' },
+        'in_progress',
+      );
+      const completed = await complete();
+      expect(completed.body).toMatchObject({ status: 'completed', endedAt: expect.any(String) });
+    });
+
+    it('completes sessions whose exam time is up, and only those', async () => {
+      const { db, events } = test.app.context;
+      const start = async () => {
+        const seeded = await seedSession(test, key); // 60-minute exam
+        await transitionSession(
+          db,
+          events,
+          { tenantId, sessionId: seeded.id, actor: 'test', reason: 'join' },
+          'in_progress',
+        );
+        return seeded;
+      };
+      const late = await start();
+      const onTime = await start();
+      // Started 61 minutes ago.
+      await db
+        .update(sessions)
+        .set({ startedAt: new Date(Date.now() - 61 * 60_000) })
+        .where(eq(sessions.id, late.id));
+      await completeOverdueSessions(db, events);
+      const status = async (id: string) =>
+        (await test.request<any>('GET', `/api/v1/sessions/${id}`, { key })).body.status as string;
+      expect(await status(late.id)).toBe('completed');
+      expect(await status(onTime.id)).toBe('in_progress');
+      const audit = await test.request<any[]>('GET', '/api/v1/audit?limit=1000', { key });
+      expect(
+        audit.body.find((entry) => entry.target === late.id && entry.details?.to === 'completed'),
+      ).toMatchObject({ actor: 'system:timer', details: { reason: 'time_up' } });
     });
   });
 });

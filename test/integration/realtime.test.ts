@@ -109,6 +109,31 @@ describe.each(backends())('realtime signalling and media on $name', (backend) =>
       );
     });
 
+    it('lets the candidate finish: the session completes and the proctor is told', async () => {
+      const seeded = await seedSession(test, tenant.apiKey);
+      const proctor = await open('/proctor', await proctorToken([seeded.examId]));
+      await request(proctor, 'exam:watch', { examId: seeded.examId });
+      const candidate = await open('/candidate', seeded.candidateToken);
+      expect((await nextEvent<any>(candidate, 'session:status')).status).toBe('in_progress');
+
+      expect(await request(candidate, 'session:finish', { early: true })).toMatchObject({
+        ok: false,
+        error: { code: 'invalid_input' },
+      });
+      const told = nextEvent<any>(
+        proctor,
+        'session:status',
+        (event) => event.sessionId === seeded.id && event.status === 'completed',
+      );
+      expect(await request(candidate, 'session:finish', {})).toEqual({
+        ok: true,
+        data: { status: 'completed' },
+      });
+      await told;
+      const stored = await test.request<any>('GET', `/api/v1/sessions/${seeded.id}`, { key: tenant.apiKey });
+      expect(stored.body).toMatchObject({ status: 'completed', endedAt: expect.any(String) });
+    });
+
     it('opens connection_lost when the candidate stays away, and closes it on return', async () => {
       const seeded = await seedSession(test, tenant.apiKey);
       const proctor = await open('/proctor', await proctorToken());

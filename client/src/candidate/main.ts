@@ -11,6 +11,7 @@ import {
   request,
   type CandidateSocket,
 } from '../shared/socket.js';
+import { FinishControl } from './finish.js';
 import { Preview } from './preview.js';
 import { Publisher } from './publisher.js';
 import { SignalQueue, watchBrowserSignals } from './signals.js';
@@ -82,6 +83,7 @@ function startSession(socket: CandidateSocket, token: string): void {
   }
   let stopSignals: (() => void) | null = null;
   let ended = false;
+  const finish = new FinishControl(() => request(socket, 'session:finish', {}));
 
   const end = (status: SessionStatus) => {
     if (ended) return;
@@ -135,6 +137,7 @@ function startSession(socket: CandidateSocket, token: string): void {
 
   socket.on('session:status', ({ status }) => {
     view.setStatus(status);
+    finish.update(status);
     if (isTerminal(status)) end(status);
   });
   socket.on('violation:opened', (v) => view.violationOpened(v));

@@ -11,6 +11,7 @@ const ACTION_TEXT: Record<ProctorMessage['action'], string> = {
   pause: 'Your proctor paused the exam',
   resume: 'Your proctor resumed the exam',
   terminate: 'Your proctor ended the exam',
+  complete: 'The exam is complete',
   flag: 'Message from your proctor',
 };
 

@@ -16,6 +16,8 @@ export async function storeEvidence(
   input: {
     tenantId: string;
     sessionId?: string | null;
+    /** For a reference photo: the candidate it belongs to. */
+    candidateId?: string | null;
     kind: EvidenceKind;
     mediaType: string;
     bytes: Buffer;
@@ -30,6 +32,7 @@ export async function storeEvidence(
       .values({
         tenantId: input.tenantId,
         sessionId: input.sessionId ?? null,
+        candidateId: input.candidateId ?? null,
         kind: input.kind,
         mediaType: input.mediaType,
         ...stored,

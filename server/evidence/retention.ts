@@ -113,7 +113,7 @@ async function purgeBatch(
 }
 
 /** Deletes the file unless a row that is not purged still points at it. */
-async function deleteIfUnused(
+export async function deleteIfUnused(
   db: Database,
   store: EvidenceStore,
   sha256: string,

@@ -1,5 +1,7 @@
 import fs from 'node:fs';
+import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { evidence } from '../../server/db/index.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { testdata } from '../support/testdata.js';
 
@@ -48,6 +50,19 @@ describe('reference photos and one-shot verification', () => {
     );
     const audit = await test.request<any[]>('GET', '/api/v1/audit?limit=1000', { key });
     expect(audit.body.at(-1)).toMatchObject({ action: 'candidate.reference', target: id });
+  });
+
+  it('erases the reference photo, its embedding and its file with the candidate', async () => {
+    const id = await candidate('erase-me');
+    expect((await putRaw(id, jpeg('pairs/biden_1.jpg'))).status).toBe(200);
+    const [stored] = await test.app.context.db.select().from(evidence).where(eq(evidence.candidateId, id));
+    expect(await test.app.context.evidenceStore.has(stored!.storageKey)).toBe(true);
+
+    const erased = await test.request<any>('DELETE', `/api/v1/candidates/${id}`, { key });
+    expect(erased.body).toEqual({ sessions: 0, evidence: 1, filesDeleted: 1 });
+    expect((await test.request('GET', `/api/v1/candidates/${id}`, { key })).status).toBe(404);
+    expect((await test.request('GET', `/api/v1/evidence/${stored!.id}`, { key })).status).toBe(404);
+    expect(await test.app.context.evidenceStore.has(stored!.storageKey)).toBe(false);
   });
 
   it('accepts a data URL in JSON', async () => {

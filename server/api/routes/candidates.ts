@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { ServiceContext } from '../../app/context.js';
 import { storeEvidence } from '../../evidence/index.js';
 import { principalOf } from '../../http/index.js';
+import { eraseCandidate } from '../../privacy/index.js';
 import { getCandidate, loadCandidate, setCandidateReference } from '../../proctoring/index.js';
 import { AppError } from '../../shared/index.js';
 import { idParams } from '../schemas.js';
@@ -31,6 +32,20 @@ export const candidateRoutes =
         schema: { tags: ['candidates'], params: candidateParams },
       },
       async (request) => getCandidate(db, principalOf(request), request.params.id),
+    );
+
+    app.delete(
+      '/candidates/:id',
+      {
+        config: { auth: ['apiKey', 'admin'] },
+        schema: {
+          tags: ['candidates'],
+          params: candidateParams,
+          description:
+            'Erases the candidate: reference photo, sessions, violations, signals and evidence files (409 while a session is open).',
+        },
+      },
+      async (request) => eraseCandidate(db, context.evidenceStore, principalOf(request), request.params.id),
     );
 
     app.put(
@@ -64,6 +79,7 @@ export const candidateRoutes =
         const mediaType = bytes[0] === 0x89 ? 'image/png' : 'image/jpeg';
         const evidence = await storeEvidence(db, context.evidenceStore, {
           tenantId: principal.tenantId,
+          candidateId: request.params.id,
           kind: 'reference',
           mediaType,
           bytes,

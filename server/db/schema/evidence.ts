@@ -1,4 +1,5 @@
 import { index, integer, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { candidates } from './candidates.js';
 import { evidenceKinds } from './enums.js';
 import { sessions } from './sessions.js';
 import { tenants } from './tenants.js';
@@ -17,6 +18,8 @@ export const evidence = pgTable(
       .references(() => tenants.id, { onDelete: 'cascade' }),
     sessionId: uuid('session_id').references(() => sessions.id, { onDelete: 'cascade' }),
     violationId: uuid('violation_id').references(() => violations.id, { onDelete: 'cascade' }),
+    /** Whose reference photo this is (evidence outside sessions), so erasing the candidate finds it. */
+    candidateId: uuid('candidate_id').references(() => candidates.id, { onDelete: 'cascade' }),
     kind: text('kind', { enum: evidenceKinds }).notNull(),
     sha256: text('sha256').notNull(),
     size: integer('size').notNull(),
@@ -32,5 +35,6 @@ export const evidence = pgTable(
     // The retention sweep: a session's evidence not purged yet; files still in use.
     index('evidence_session_idx').on(t.sessionId),
     index('evidence_storage_key_idx').on(t.storageKey),
+    index('evidence_candidate_idx').on(t.candidateId),
   ],
 );

@@ -1,10 +1,8 @@
 import fs from 'node:fs';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { storeEvidence } from '../../server/evidence/index.js';
-import { openViolation } from '../../server/proctoring/index.js';
 import { launchChromium } from '../support/browser.js';
-import { seedSession, startTestApp, type TestApp } from '../support/app.js';
+import { recordViolation, seedSession, startTestApp, type TestApp } from '../support/app.js';
 import { axeFindings } from '../support/pages.js';
 import { testdata } from '../support/testdata.js';
 
@@ -34,23 +32,11 @@ describe('session review on the dashboard', () => {
       key: apiKey,
       body: { candidateId: candidate.body.id },
     });
-    const { db, evidenceStore, events } = test.app.context;
-    const snapshot = await storeEvidence(db, evidenceStore, {
-      tenantId,
-      sessionId: caught.id,
-      kind: 'snapshot',
-      mediaType: 'image/jpeg',
-      bytes: fs.readFileSync(testdata('video/foreman_frames/foreman_000.jpg')),
-    });
-    await openViolation(db, events, {
-      tenantId,
-      examId: caught.examId,
-      sessionId: caught.id,
-      type: 'multiple_faces',
-      source: 'server',
-      confidence: 0.93,
-      evidenceIds: [snapshot.id],
-    });
+    await recordViolation(
+      test,
+      { tenantId, examId: caught.examId, id: caught.id },
+      { confidence: 0.93, snapshots: [fs.readFileSync(testdata('video/foreman_frames/foreman_000.jpg'))] },
+    );
     await test.request('POST', `/api/v1/sessions/${caught.id}/actions`, {
       key: apiKey,
       body: { action: 'terminate', message: 'Second person in the room' },

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { storeEvidence } from '../../server/evidence/index.js';
-import { openViolation, transitionSession } from '../../server/proctoring/index.js';
+import { transitionSession } from '../../server/proctoring/index.js';
 import { backends } from '../support/backends.js';
-import { seedSession, startTestApp, type TestApp } from '../support/app.js';
+import { recordViolation, seedSession, startTestApp, type TestApp } from '../support/app.js';
 
 /** DELETE /candidates/:id: a candidate's data goes on request, all of it, and only theirs. */
 describe.each(backends())('erasing a candidate on $name', (backend) => {
@@ -18,30 +17,19 @@ describe.each(backends())('erasing a candidate on $name', (backend) => {
   /** A candidate with an ended session holding one violation with evidence made of `content`. */
   async function candidateWithHistory(content: string) {
     const seeded = await seedSession(test, owner.apiKey);
-    const { db, evidenceStore, events } = test.app.context;
-    const stored = await storeEvidence(db, evidenceStore, {
-      tenantId: owner.tenantId,
-      sessionId: seeded.id,
-      kind: 'snapshot',
-      mediaType: 'image/jpeg',
-      bytes: Buffer.from(content),
-    });
-    await openViolation(db, events, {
-      tenantId: owner.tenantId,
-      examId: seeded.examId,
-      sessionId: seeded.id,
-      type: 'multiple_faces',
-      source: 'server',
-      confidence: 0.9,
-      evidenceIds: [stored.id],
-    });
+    const { evidence } = await recordViolation(
+      test,
+      { tenantId: owner.tenantId, examId: seeded.examId, id: seeded.id },
+      { snapshots: [Buffer.from(content)] },
+    );
+    const { db, events } = test.app.context;
     await transitionSession(
       db,
       events,
       { tenantId: owner.tenantId, sessionId: seeded.id, actor: 'test', reason: 'test' },
       'terminated',
     );
-    return { ...seeded, evidence: stored };
+    return { ...seeded, evidence: evidence[0]! };
   }
   const erase = (candidateId: string, key = owner.apiKey) =>
     test.request<any>('DELETE', `/api/v1/candidates/${candidateId}`, { key });

@@ -1,9 +1,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { storeEvidence } from '../../server/evidence/index.js';
-import { openViolation } from '../../server/proctoring/index.js';
 import { backends } from '../support/backends.js';
-import { seedSession, startTestApp, type TestApp } from '../support/app.js';
+import { recordViolation, seedSession, startTestApp, type TestApp } from '../support/app.js';
 
 /** Evidence goes only to authorised readers of its tenant (and exam), byte for byte. */
 describe.each(backends())('evidence on $name', (backend) => {
@@ -16,23 +14,11 @@ describe.each(backends())('evidence on $name', (backend) => {
     test = await startTestApp(backend);
     owner = await test.createTenant();
     seeded = await seedSession(test, owner.apiKey);
-    const { db, evidenceStore, events } = test.app.context;
-    const stored = await storeEvidence(db, evidenceStore, {
-      tenantId: owner.tenantId,
-      sessionId: seeded.id,
-      kind: 'snapshot',
-      mediaType: 'image/jpeg',
-      bytes,
-    });
-    await openViolation(db, events, {
-      tenantId: owner.tenantId,
-      examId: seeded.examId,
-      sessionId: seeded.id,
-      type: 'multiple_faces',
-      source: 'server',
-      confidence: 0.9,
-      evidenceIds: [stored.id],
-    });
+    await recordViolation(
+      test,
+      { tenantId: owner.tenantId, examId: seeded.examId, id: seeded.id },
+      { snapshots: [bytes] },
+    );
   });
   afterAll(() => test?.close());
 

@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { sessions } from '../../server/db/index.js';
-import { purgeExpiredEvidence, scheduleRetention, storeEvidence } from '../../server/evidence/index.js';
-import { openViolation } from '../../server/proctoring/index.js';
+import { purgeExpiredEvidence, scheduleRetention } from '../../server/evidence/index.js';
 import { backends } from '../support/backends.js';
-import { seedSession, startTestApp, type TestApp } from '../support/app.js';
+import { recordViolation, seedSession, startTestApp, type TestApp } from '../support/app.js';
 
 const day = 86_400_000;
 
@@ -25,29 +24,12 @@ describe.each(backends())('evidence retention on $name', (backend) => {
   /** A session with one violation carrying evidence made of `contents`. */
   async function sessionWithEvidence(contents: string[]) {
     const seeded = await seedSession(test, owner.apiKey);
-    const { db, evidenceStore, events } = test.app.context;
-    const stored = [];
-    for (const content of contents) {
-      stored.push(
-        await storeEvidence(db, evidenceStore, {
-          tenantId: owner.tenantId,
-          sessionId: seeded.id,
-          kind: 'snapshot',
-          mediaType: 'image/jpeg',
-          bytes: Buffer.from(content),
-        }),
-      );
-    }
-    await openViolation(db, events, {
-      tenantId: owner.tenantId,
-      examId: seeded.examId,
-      sessionId: seeded.id,
-      type: 'phone_detected',
-      source: 'server',
-      confidence: 0.8,
-      evidenceIds: stored.map((row) => row.id),
-    });
-    return { ...seeded, evidence: stored };
+    const { evidence } = await recordViolation(
+      test,
+      { tenantId: owner.tenantId, examId: seeded.examId, id: seeded.id },
+      { type: 'phone_detected', confidence: 0.8, snapshots: contents.map((content) => Buffer.from(content)) },
+    );
+    return { ...seeded, evidence };
   }
 
   const terminate = (sessionId: string) =>

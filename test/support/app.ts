@@ -5,6 +5,9 @@ import path from 'node:path';
 import { buildContext, createApp, type AppOptions, type VigilApp } from '../../server/app/index.js';
 import { createApiClient, createUser } from '../../server/auth/index.js';
 import { loadConfig } from '../../server/config/index.js';
+import type { ViolationType } from '../../server/db/index.js';
+import { storeEvidence } from '../../server/evidence/index.js';
+import { openViolation } from '../../server/proctoring/index.js';
 import { createLogger } from '../../server/shared/index.js';
 import type { Backend } from './backends.js';
 
@@ -147,4 +150,38 @@ export async function seedSession(test: TestApp, apiKey: string) {
   );
   if (session.status !== 201) throw new Error(`seeding failed: ${JSON.stringify(session.body)}`);
   return { examId: exam.body.id, candidateId: candidate.body.id, ...session.body };
+}
+
+/**
+ * A server-seen violation of `session`, stored with one snapshot per item of `snapshots` (the
+ * bytes), the way the monitor records them: evidence first, then the violation naming it.
+ */
+export async function recordViolation(
+  test: TestApp,
+  session: { tenantId: string; examId: string; id: string },
+  options: { type?: ViolationType; confidence?: number; snapshots: Buffer[] },
+) {
+  const { db, evidenceStore, events } = test.app.context;
+  const evidence = [];
+  for (const bytes of options.snapshots) {
+    evidence.push(
+      await storeEvidence(db, evidenceStore, {
+        tenantId: session.tenantId,
+        sessionId: session.id,
+        kind: 'snapshot',
+        mediaType: 'image/jpeg',
+        bytes,
+      }),
+    );
+  }
+  const violation = await openViolation(db, events, {
+    tenantId: session.tenantId,
+    examId: session.examId,
+    sessionId: session.id,
+    type: options.type ?? 'multiple_faces',
+    source: 'server',
+    confidence: options.confidence ?? 0.9,
+    evidenceIds: evidence.map((row) => row.id),
+  });
+  return { evidence, violation };
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Principal } from '../auth/index.js';
 import { evidence, type Database, type EvidenceKind } from '../db/index.js';
 import { loadSession } from '../proctoring/index.js';
@@ -46,6 +46,26 @@ export async function storeEvidence(
 /** Serialises writers and the retention sweep on one content address, until the transaction ends. */
 export async function lockContent(tx: Pick<Database, 'execute'>, sha256: string): Promise<void> {
   await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`evidence:${sha256}`}, 0))`);
+}
+
+/** Deletes the file unless a row that is not purged still points at it. */
+export async function deleteIfUnused(
+  db: Database,
+  store: EvidenceStore,
+  sha256: string,
+  storageKey: string,
+): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    await lockContent(tx, sha256);
+    const [inUse] = await tx
+      .select({ id: evidence.id })
+      .from(evidence)
+      .where(and(eq(evidence.storageKey, storageKey), isNull(evidence.purgedAt)))
+      .limit(1);
+    if (inUse) return false;
+    await store.delete(storageKey);
+    return true;
+  });
 }
 
 /**

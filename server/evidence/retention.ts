@@ -8,7 +8,7 @@ import { and, eq, inArray, isNull, lt } from 'drizzle-orm';
 import { appendAudit } from '../audit/index.js';
 import { evidence, sessions, type Database } from '../db/index.js';
 import { runPeriodically, type Logger } from '../shared/index.js';
-import { lockContent } from './evidence.js';
+import { deleteIfUnused } from './evidence.js';
 import type { EvidenceStore } from './store.js';
 
 export interface RetentionOutcome {
@@ -109,26 +109,6 @@ async function purgeBatch(
       });
     }
     return { items: rows.length, sessions: bySession.size, files };
-  });
-}
-
-/** Deletes the file unless a row that is not purged still points at it. */
-export async function deleteIfUnused(
-  db: Database,
-  store: EvidenceStore,
-  sha256: string,
-  storageKey: string,
-): Promise<boolean> {
-  return db.transaction(async (tx) => {
-    await lockContent(tx, sha256);
-    const [inUse] = await tx
-      .select({ id: evidence.id })
-      .from(evidence)
-      .where(and(eq(evidence.storageKey, storageKey), isNull(evidence.purgedAt)))
-      .limit(1);
-    if (inUse) return false;
-    await store.delete(storageKey);
-    return true;
   });
 }
 

@@ -3,7 +3,6 @@ import { actorOf } from '../auth/index.js';
 import {
   getSession,
   isFinal,
-  loadSession,
   recordClientSignal,
   signalEffect,
   transitionSession,
@@ -131,11 +130,7 @@ export function registerCandidateNamespace(deps: RealtimeDeps): void {
       return result;
     });
     handle(socket, budget, log, 'session:finish', schemas.empty, async () => {
-      // Only a running (or paused) exam can be finished; one not started yet cannot.
-      const current = await loadSession(context.db, principal, session.sessionId);
-      if (current.status !== 'in_progress' && current.status !== 'paused' && current.status !== 'completed') {
-        throw new AppError('invalid_transition', `a session that is ${current.status} cannot be finished`);
-      }
+      // The lifecycle decides: only a running (or paused) exam can become completed.
       const finished = await transitionSession(
         context.db,
         context.events,

@@ -5,12 +5,13 @@ import { AppError, type Logger } from '../shared/index.js';
 import { decodeImage, type DecodeOptions } from './image.js';
 import { defaultManifestPath, readManifest, verifyModels } from './manifest.js';
 import { AnalysisMetrics } from './metrics.js';
-import type { FrameReply, WorkerSettings } from './protocol.js';
+import type { FaceTrack, FrameReply, WorkerSettings } from './protocol.js';
 import { similarity } from './similarity.js';
 import type {
   AnalysisBackend,
   AudioResult,
   BackendChoice,
+  CascadePolicy,
   DropReason,
   EngineStats,
   FrameOptions,
@@ -79,7 +80,32 @@ interface Lane {
   /** Audio was dropped since the last chunk sent: the VAD must not splice across the gap. */
   gap: boolean;
   released: boolean;
+  /** The cascade's memory of this stream (one Human serves many streams, so it lives here). */
+  cascade: CascadeState;
 }
+
+interface CascadeState {
+  thumbnail: Uint8Array | null;
+  track: FaceTrack | null;
+  /** Stream-clock times (`RgbFrame.at`) each model last ran. */
+  identityAt: number;
+  antispoofAt: number;
+  objectsAt: number;
+  /** Frames still to embed after a track change. */
+  burst: number;
+  /** The track changed on the last frame: score anti-spoofing on this one. */
+  antispoofNext: boolean;
+}
+
+const freshCascade = (): CascadeState => ({
+  thumbnail: null,
+  track: null,
+  identityAt: -Infinity,
+  antispoofAt: -Infinity,
+  objectsAt: -Infinity,
+  burst: 0,
+  antispoofNext: false,
+});
 
 interface ImageJob {
   run: (worker: AnalysisWorker) => Promise<void>;
@@ -118,6 +144,7 @@ export class AnalysisEngine extends EventEmitter<{ closed: [] }> {
     framesDropped: 0,
     audioAnalysed: 0,
     audioDropped: 0,
+    audioGated: 0,
     referencesAnalysed: 0,
     workerRestarts: 0,
   };
@@ -228,9 +255,40 @@ export class AnalysisEngine extends EventEmitter<{ closed: [] }> {
     });
   }
 
-  /** Voice activity of a chunk of 16 kHz mono PCM; chunks of a stream must come in order. */
-  analyseAudio(streamId: string, pcm16k: Int16Array, at: number = Date.now()): Promise<AudioResult> {
+  /**
+   * Voice activity of a chunk of 16 kHz mono PCM; chunks of a stream must come in order. With
+   * `gateDbfs`, a chunk quieter than that skips the voice model (it answers "no speech" at once)
+   * and the model is told of the gap before the next chunk.
+   */
+  analyseAudio(
+    streamId: string,
+    pcm16k: Int16Array,
+    at: number = Date.now(),
+    options: { gateDbfs?: number | null } = {},
+  ): Promise<AudioResult> {
     if (this.#closed) return Promise.resolve(dropped(streamId, at, 'closed'));
+    const gate = options.gateDbfs;
+    if (gate !== undefined && gate !== null) {
+      const rms = rootMeanSquare(pcm16k);
+      const dbfs = rms > 0 ? 20 * Math.log10(rms) : -100;
+      const lane = this.#lane(streamId, 'audio');
+      if (dbfs < gate && !lane.busy && !lane.pending) {
+        lane.gap = true;
+        this.#stats.audioGated += 1;
+        return Promise.resolve({
+          dropped: false,
+          streamId,
+          at,
+          speechProbability: 0,
+          speechRatio: 0,
+          rms: round(rms, 5),
+          dbfs: round(dbfs, 1),
+          frames: 0,
+          gated: true,
+          timings: { queueMs: 0, vadMs: 0, totalMs: 0 },
+        });
+      }
+    }
     return new Promise((resolve, reject) => {
       this.#submit(this.#lane(streamId, 'audio'), {
         kind: 'audio',
@@ -348,6 +406,7 @@ export class AnalysisEngine extends EventEmitter<{ closed: [] }> {
         frames: 0,
         gap: false,
         released: false,
+        cascade: freshCascade(),
       };
       if (kind === 'audio') {
         // Spread streams' VAD state over the workers.
@@ -485,7 +544,7 @@ export class AnalysisEngine extends EventEmitter<{ closed: [] }> {
 
   async #runFrame(worker: AnalysisWorker, lane: Lane, work: FrameWork): Promise<void> {
     const dispatchedAt = performance.now();
-    const objects = work.options.objects ?? lane.frames % this.#options.objectInterval === 0;
+    const plan = this.#plan(lane, work);
     lane.frames += 1;
     // An exact copy, transferred: the caller keeps its buffer and only the frame's bytes move.
     const data = new Uint8Array(work.frame.data);
@@ -493,17 +552,14 @@ export class AnalysisEngine extends EventEmitter<{ closed: [] }> {
     try {
       reply = await worker.request(
         'frame',
-        {
-          image: { width: work.frame.width, height: work.frame.height, data },
-          objects,
-          identity: work.options.identity ?? true,
-        },
+        { image: { width: work.frame.width, height: work.frame.height, data }, ...plan },
         [data.buffer],
       );
     } catch (error) {
       work.reject(workerError(error));
       return;
     }
+    if (work.options.cascade) this.#remember(lane, work.options.cascade, work.frame.at, reply);
     const totalMs = performance.now() - work.submittedAt;
     this.#stats.framesAnalysed += 1;
     this.#metrics.observe('frame', totalMs);
@@ -518,13 +574,83 @@ export class AnalysisEngine extends EventEmitter<{ closed: [] }> {
       quality: reply.quality,
       timings: {
         queueMs: round(dispatchedAt - work.submittedAt),
+        prepareMs: round(reply.prepareMs),
         detectMs: round(reply.detectMs),
+        objectsMs: round(reply.objectsMs),
         embedMs: round(reply.embedMs),
         qualityMs: round(reply.qualityMs),
         totalMs: round(totalMs),
       },
+      stages: reply.stages,
       backend: this.backend,
     });
+  }
+
+  /**
+   * What the worker runs on this frame. Naive (no cascade): everything asked for, the object
+   * model on every `objectInterval`-th frame unless the caller says. Cascade: what is due by
+   * the stream's cadences, the rest left to the worker's change tests on this very frame.
+   */
+  #plan(
+    lane: Lane,
+    work: FrameWork,
+  ): {
+    objects: boolean | 'onChange';
+    identity: boolean | 'onTrackChange';
+    antispoof: boolean;
+    thumbnail: Uint8Array | null;
+    sceneChange: number;
+    track: FaceTrack | null;
+  } {
+    const { options } = work;
+    const cascade = options.cascade;
+    if (!cascade) {
+      return {
+        objects: options.objects ?? lane.frames % this.#options.objectInterval === 0,
+        identity: options.identity ?? true,
+        antispoof: true,
+        thumbnail: null,
+        sceneChange: 0,
+        track: null,
+      };
+    }
+    const state = lane.cascade;
+    const at = work.frame.at;
+    const identityDue =
+      options.forceIdentity === true || state.burst > 0 || at - state.identityAt >= cascade.identityEveryMs;
+    return {
+      objects:
+        options.objects === false ? false : at - state.objectsAt >= cascade.objectsEveryMs || 'onChange',
+      identity: options.identity === false ? false : identityDue || 'onTrackChange',
+      antispoof:
+        options.forceAntispoof === true ||
+        state.antispoofNext ||
+        at - state.antispoofAt >= cascade.antispoofEveryMs,
+      thumbnail: state.thumbnail,
+      sceneChange: cascade.sceneChange,
+      track: state.track,
+    };
+  }
+
+  #remember(lane: Lane, cascade: CascadePolicy, at: number, reply: FrameReply): void {
+    const state = lane.cascade;
+    const { stages } = reply;
+    state.thumbnail = reply.thumbnail;
+    state.track = reply.track;
+    if (stages.objects) state.objectsAt = at;
+    if (stages.identity) {
+      state.identityAt = at;
+      state.burst = Math.max(0, state.burst - 1);
+    }
+    if (stages.antispoof) {
+      state.antispoofAt = at;
+      state.antispoofNext = false;
+    }
+    if (stages.trackChanged) {
+      // This frame was embedded already (the worker saw the change): the rest of the burst follows.
+      state.burst = Math.max(0, cascade.identityBurstFrames - (stages.identity ? 1 : 0));
+      if (!stages.antispoof) state.antispoofNext = true;
+    }
   }
 
   async #runAudio(worker: AnalysisWorker, lane: Lane, work: AudioWork): Promise<void> {
@@ -548,6 +674,7 @@ export class AnalysisEngine extends EventEmitter<{ closed: [] }> {
         rms: round(reply.rms, 5),
         dbfs: reply.rms > 0 ? round(20 * Math.log10(reply.rms), 1) : -100,
         frames: reply.frames,
+        gated: false,
         timings: {
           queueMs: round(dispatchedAt - work.submittedAt),
           vadMs: round(reply.vadMs),
@@ -601,6 +728,12 @@ const startRealWorker = (settings: WorkerSettings) => AnalysisWorker.start(setti
 
 function dropped(streamId: string, at: number, reason: DropReason) {
   return { dropped: true as const, streamId, at, reason };
+}
+
+function rootMeanSquare(samples: Int16Array): number {
+  let sum = 0;
+  for (const sample of samples) sum += sample * sample;
+  return samples.length ? Math.sqrt(sum / samples.length) / 32768 : 0;
 }
 
 function round(value: number, digits = 1): number {

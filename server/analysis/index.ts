@@ -6,6 +6,7 @@
 export { AnalysisEngine } from './engine.js';
 export type { AnalysisEngineOptions } from './engine.js';
 export {
+  cascadeTuning,
   createObserverState,
   defaultTuning,
   frameObservationTypes,
@@ -32,5 +33,5 @@ export { ModelIntegrityError, readManifest, verifyModels } from './manifest.js';
 export type { ModelManifest } from './manifest.js';
 export { ffmpegAvailable, readVideoFrames } from './video.js';
 export type { VideoFrame } from './video.js';
-export { analysisBackends } from './types.js';
+export { analysisBackends, defaultCascade } from './types.js';
 export type * from './types.js';

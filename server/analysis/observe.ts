@@ -7,7 +7,7 @@
  * The state is a plain object owned by the caller (one per stream); nothing here does I/O.
  */
 import { similarity } from './similarity.js';
-import type { AudioAnalysis, FaceAnalysis, FrameAnalysis } from './types.js';
+import type { AudioAnalysis, CascadePolicy, FaceAnalysis, FrameAnalysis } from './types.js';
 
 export const frameObservationTypes = [
   'no_face',
@@ -75,6 +75,8 @@ export interface ObserverTuning {
   spoofBelow: number;
   spoofWeight: number;
   spoofMinFrames: number;
+  /** Anti-spoofing scores older than this are forgotten. */
+  spoofWindowMs: number;
   /** Identical frames for this long mean a frozen camera. */
   frozenMs: number;
   /** No frame for this long means the camera is off (see `observeMissing`). */
@@ -105,6 +107,7 @@ export const defaultTuning: ObserverTuning = {
   spoofBelow: 0.3,
   spoofWeight: 0.3,
   spoofMinFrames: 3,
+  spoofWindowMs: 6000,
   frozenMs: 4000,
   missingMs: 5000,
   blackBrightness: 0.04,
@@ -166,6 +169,22 @@ export function createObserverState(
     digest: null,
     digestSince: 0,
     lastSimilarity: null,
+  };
+}
+
+/**
+ * Windows stretched to the cascade's cadences, so each vote still sees enough samples: phones
+ * over 2.5 object runs, anti-spoofing over its minimum count of scores, identity over its
+ * median's worth of embeddings.
+ */
+export function cascadeTuning(
+  cascade: CascadePolicy,
+  base: ObserverTuning = defaultTuning,
+): Partial<ObserverTuning> {
+  return {
+    phoneWindowMs: Math.max(base.phoneWindowMs, cascade.objectsEveryMs * 2.5),
+    spoofWindowMs: Math.max(base.spoofWindowMs, cascade.antispoofEveryMs * (base.spoofMinFrames + 0.5)),
+    identityMaxAgeMs: Math.max(base.identityMaxAgeMs, cascade.identityEveryMs * (base.identityFrames + 1)),
   };
 }
 
@@ -346,7 +365,7 @@ export function observeFrame(
     });
 
     if (face.real !== null) {
-      pushSample(state.spoof, { at, value: face.real }, 1000, t.windowMs * 2);
+      pushSample(state.spoof, { at, value: face.real }, 1000, t.spoofWindowMs);
       if (state.spoof.length >= t.spoofMinFrames) {
         const real = state.spoof.reduce((sum, sample) => sum + sample.value, 0) / state.spoof.length;
         const active = real < t.spoofBelow;

@@ -8,6 +8,7 @@ import type {
   DetectedObject,
   FaceAnalysis,
   FrameQuality,
+  FrameStages,
   RgbImage,
 } from './types.js';
 
@@ -26,18 +27,38 @@ export type WorkerRequest =
       id: number;
       type: 'frame';
       image: RgbImage;
-      objects: boolean;
-      identity: boolean;
+      /** `onChange`: only when the picture changed at least `sceneChange` from `thumbnail`. */
+      objects: boolean | 'onChange';
+      /** `onTrackChange`: only when the face track differs from `track`. */
+      identity: boolean | 'onTrackChange';
+      antispoof: boolean;
+      /** The stream's previous analysed frame, as `thumbnail()` made it (cascade only). */
+      thumbnail: Uint8Array | null;
+      sceneChange: number;
+      /** The stream's previous face track (cascade only). */
+      track: FaceTrack | null;
     }
   | { id: number; type: 'reference'; image: RgbImage }
   | { id: number; type: 'audio'; streamId: string; samples: Int16Array; discontinuity: boolean }
   | { id: number; type: 'forget'; streamId: string };
 
+/** What the cascade remembers of a stream's faces between frames. */
+export interface FaceTrack {
+  faces: number;
+  /** The largest face's box, `[x, y, width, height]`. */
+  box: [number, number, number, number] | null;
+}
+
 export interface FrameReply {
   faces: FaceAnalysis[];
   objects: DetectedObject[] | null;
   quality: FrameQuality;
+  stages: FrameStages;
+  thumbnail: Uint8Array;
+  track: FaceTrack;
+  prepareMs: number;
   detectMs: number;
+  objectsMs: number;
   embedMs: number;
   qualityMs: number;
 }

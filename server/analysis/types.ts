@@ -76,7 +76,11 @@ export interface FrameQuality {
 export interface FrameTimings {
   /** Waiting for a free worker. */
   queueMs: number;
+  /** The frame's bytes into a tensor, and the change measure. */
+  prepareMs: number;
   detectMs: number;
+  /** The object model's share of `detectMs` (a separate pass; 0 when it did not run). */
+  objectsMs: number;
   embedMs: number;
   qualityMs: number;
   /** From submission to result. */
@@ -95,6 +99,7 @@ export interface FrameAnalysis {
   objects: DetectedObject[] | null;
   quality: FrameQuality;
   timings: FrameTimings;
+  stages: FrameStages;
   backend: AnalysisBackend;
 }
 
@@ -115,10 +120,59 @@ export interface DroppedFrame {
 export type FrameResult = FrameAnalysis | DroppedFrame;
 
 export interface FrameOptions {
-  /** Run the object model (phones). Default: every `objectInterval`-th frame of the stream. */
+  /**
+   * Run the object model (phones). Default: every `objectInterval`-th frame of the stream; with
+   * a cascade, `true` means "when the cascade says so" and `false` never.
+   */
   objects?: boolean;
-  /** Compute the largest face's embedding (fast path). Default true. */
+  /** Compute the largest face's embedding (fast path). Default true; with a cascade, as for `objects`. */
   identity?: boolean;
+  /**
+   * Spend the models where they matter (see `CascadePolicy`); absent or `null`: every model on
+   * every frame (the naive pipeline, which the benchmarks keep as their baseline).
+   */
+  cascade?: CascadePolicy | null;
+  /** Embed this frame's face whatever the cadence (the session is being verified, or the verdict wavers). */
+  forceIdentity?: boolean;
+  /** Score anti-spoofing on this frame whatever the cadence (a liveness challenge runs). */
+  forceAntispoof?: boolean;
+}
+
+/**
+ * Per-stream cadences of the expensive models. The face detector (with mesh and iris on each
+ * face it finds) and a cheap change measure run on every frame; the rest run on these cadences
+ * of the stream's own clock (`RgbFrame.at`), and at once when the picture says they should.
+ */
+export interface CascadePolicy {
+  /** Identity embedding at least this often while a face is visible... */
+  identityEveryMs: number;
+  /** ...and on this many frames in a row when the face track changes (new face, jump, second face, return). */
+  identityBurstFrames: number;
+  /** Anti-spoofing and liveness scores this often (and on the frame after a track change). */
+  antispoofEveryMs: number;
+  /** Object model (phones) this often... */
+  objectsEveryMs: number;
+  /** ...and when the picture changed this much since the last analysed frame (mean luma difference, 0..1). */
+  sceneChange: number;
+}
+
+export const defaultCascade: CascadePolicy = {
+  identityEveryMs: 5000,
+  identityBurstFrames: 3,
+  antispoofEveryMs: 10_000,
+  objectsEveryMs: 3000,
+  sceneChange: 0.08,
+};
+
+/** Which models ran on a frame, and the change measure that decided some of it. */
+export interface FrameStages {
+  objects: boolean;
+  identity: boolean;
+  antispoof: boolean;
+  /** Mean luma difference (0..1) from the stream's previous analysed frame; `null` on its first. */
+  change: number | null;
+  /** The face track changed on this frame (drives identity and anti-spoofing at once). */
+  trackChanged: boolean;
 }
 
 /** Quality figures of a reference photo: numbers only, stored as `candidates.referenceQuality`. */
@@ -172,6 +226,8 @@ export interface AudioAnalysis {
   dbfs: number;
   /** VAD frames evaluated (512 samples each; leftovers carry over to the next chunk). */
   frames: number;
+  /** Quieter than the energy gate: the voice model did not run. */
+  gated: boolean;
   timings: { queueMs: number; vadMs: number; totalMs: number };
 }
 
@@ -190,6 +246,8 @@ export interface EngineStats {
   framesDropped: number;
   audioAnalysed: number;
   audioDropped: number;
+  /** Audio chunks below the energy gate, answered without the voice model. */
+  audioGated: number;
   referencesAnalysed: number;
   workerRestarts: number;
 }

@@ -5,7 +5,7 @@
 import type { Tensor3D, Tensor4D } from '@tensorflow/tfjs-core';
 import type { FaceResult } from '@vladmandic/human';
 import { alignedCrop, eyeGaze, eyeOpenness, eyeWidth, type Point } from './face-geometry.js';
-import type { FrameReply, ReferenceReply } from './protocol.js';
+import type { FaceTrack, FrameReply, ReferenceReply } from './protocol.js';
 import { lumaStats, pixelDigest, regionBrightness, regionSharpness } from './quality.js';
 import type { Runtime } from './runtime.js';
 import type { Box, DetectedObject, FaceAnalysis, FrameQuality, RgbImage } from './types.js';
@@ -117,29 +117,111 @@ function measureQuality(image: RgbImage, largest: Omit<FaceAnalysis, 'embedding'
   };
 }
 
+/** Side lengths of the change-measure thumbnail (luma, one byte a cell). */
+const thumbWidth = 32;
+const thumbHeight = 24;
+
+/**
+ * A 32x24 luma thumbnail, each cell the mean of a sparse grid of its pixels: about 3,000 reads
+ * of a 640x480 frame, a few hundredths of a millisecond.
+ */
+export function thumbnail(image: RgbImage): Uint8Array {
+  const out = new Uint8Array(thumbWidth * thumbHeight);
+  const cellW = image.width / thumbWidth;
+  const cellH = image.height / thumbHeight;
+  for (let ty = 0; ty < thumbHeight; ty++) {
+    for (let tx = 0; tx < thumbWidth; tx++) {
+      let sum = 0;
+      let count = 0;
+      for (let sy = 0.25; sy < 1; sy += 0.25) {
+        for (let sx = 0.25; sx < 1; sx += 0.25) {
+          const x = Math.min(image.width - 1, Math.floor((tx + sx) * cellW));
+          const y = Math.min(image.height - 1, Math.floor((ty + sy) * cellH));
+          const i = (y * image.width + x) * 3;
+          sum +=
+            0.299 * (image.data[i] ?? 0) +
+            0.587 * (image.data[i + 1] ?? 0) +
+            0.114 * (image.data[i + 2] ?? 0);
+          count += 1;
+        }
+      }
+      out[ty * thumbWidth + tx] = Math.round(sum / count);
+    }
+  }
+  return out;
+}
+
+/** Mean absolute difference of two thumbnails, 0..1; `null` without a previous one. */
+export function thumbnailChange(previous: Uint8Array | null, next: Uint8Array): number | null {
+  if (!previous || previous.length !== next.length) return null;
+  let sum = 0;
+  for (let i = 0; i < next.length; i++) sum += Math.abs((next[i] ?? 0) - (previous[i] ?? 0));
+  return sum / next.length / 255;
+}
+
+/**
+ * Whether the largest face is a different track from the previous frame's: faces appeared, left
+ * or changed in number, or the largest box jumped by more than half its size or changed its
+ * size by half. Identity is what can fail a candidate, so any doubt counts as a change.
+ */
+export function trackChanged(previous: FaceTrack | null, next: FaceTrack): boolean {
+  if (!previous) return next.faces > 0;
+  if (previous.faces !== next.faces) return next.faces > 0;
+  if (!previous.box || !next.box) return false;
+  const [px, py, pw, ph] = previous.box;
+  const [nx, ny, nw, nh] = next.box;
+  const jump = Math.hypot(nx + nw / 2 - (px + pw / 2), ny + nh / 2 - (py + ph / 2));
+  const ratio = nh / Math.max(1, ph);
+  return jump > 0.5 * Math.max(pw, ph) || ratio > 1.5 || ratio < 1 / 1.5;
+}
+
+export interface FrameWorkOptions {
+  objects: boolean | 'onChange';
+  identity: boolean | 'onTrackChange';
+  antispoof: boolean;
+  thumbnail?: Uint8Array | null;
+  sceneChange?: number;
+  track?: FaceTrack | null;
+}
+
 export async function analyseFrame(
   runtime: Runtime,
   image: RgbImage,
-  options: { objects: boolean; identity: boolean },
+  options: FrameWorkOptions,
 ): Promise<FrameReply> {
   const { tf, human } = runtime;
+  let started = performance.now();
+  const small = thumbnail(image);
+  const change = thumbnailChange(options.thumbnail ?? null, small);
+  const objects =
+    options.objects === 'onChange'
+      ? change === null || change >= (options.sceneChange ?? 0)
+      : options.objects;
   const pixels = imageTensor(runtime, image);
   const input = tf.expandDims<Tensor4D>(pixels, 0);
+  const prepareMs = performance.now() - started;
   try {
-    let started = performance.now();
-    // Human merges the config given to detect() into its own for good, so both states are
+    started = performance.now();
+    // Human merges the config given to detect() into its own for good, so every switch is
     // always spelled out.
-    const result = await human.detect(input, { object: { enabled: options.objects } });
+    const result = await human.detect(input, {
+      object: { enabled: objects },
+      face: { antispoof: { enabled: options.antispoof }, liveness: { enabled: options.antispoof } },
+    });
     const detectMs = performance.now() - started;
+    const objectsMs = objects ? (result.performance.object ?? 0) : 0;
     const found = result.face
       .filter((face) => face.score >= runtime.settings.minFaceScore)
       .sort((a, b) => area(b.box) - area(a.box));
     const faces: FaceAnalysis[] = found.map((face) => ({ ...toFace(face), embedding: null }));
+    const track: FaceTrack = { faces: faces.length, box: faces[0]?.box ?? null };
+    const changedTrack = trackChanged(options.track ?? null, track);
+    const identity = options.identity === 'onTrackChange' ? changedTrack : options.identity;
 
     started = performance.now();
     const first = found[0];
     const firstFace = faces[0];
-    if (options.identity && first && firstFace) {
+    if (identity && first && firstFace) {
       firstFace.embedding = await fastEmbedding(runtime, input, first.mesh);
     }
     const embedMs = performance.now() - started;
@@ -148,14 +230,32 @@ export async function analyseFrame(
     const quality = measureQuality(image, faces[0]);
     const qualityMs = performance.now() - started;
 
-    const objects: DetectedObject[] | null = options.objects
+    const detected: DetectedObject[] | null = objects
       ? result.object.map((object) => ({
           label: object.label,
           score: round(object.score),
           box: object.box.map((value) => Math.round(value)) as Box,
         }))
       : null;
-    return { faces, objects, quality, detectMs, embedMs, qualityMs };
+    return {
+      faces,
+      objects: detected,
+      quality,
+      stages: {
+        objects,
+        identity: firstFace?.embedding != null,
+        antispoof: options.antispoof && faces.length > 0,
+        change: change === null ? null : round(change, 4),
+        trackChanged: changedTrack,
+      },
+      thumbnail: small,
+      track,
+      prepareMs,
+      detectMs: detectMs - objectsMs,
+      objectsMs,
+      embedMs,
+      qualityMs,
+    };
   } finally {
     tf.dispose([pixels, input]);
   }
@@ -172,7 +272,10 @@ export async function analyseReference(runtime: Runtime, image: RgbImage): Promi
   const input = tf.expandDims<Tensor4D>(pixels, 0);
   try {
     let started = performance.now();
-    const result = await human.detect(input, { object: { enabled: false } });
+    const result = await human.detect(input, {
+      object: { enabled: false },
+      face: { antispoof: { enabled: true }, liveness: { enabled: true } },
+    });
     const found = result.face
       .filter((face) => face.score >= runtime.settings.minFaceScore)
       .sort((a, b) => area(b.box) - area(a.box));

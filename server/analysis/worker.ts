@@ -24,10 +24,7 @@ async function handle(runtime: Runtime, request: WorkerRequest): Promise<WorkerM
         type: 'reply',
         id: request.id,
         ok: true,
-        value: await analyseFrame(runtime, request.image, {
-          objects: request.objects,
-          identity: request.identity,
-        }),
+        value: await analyseFrame(runtime, request.image, request),
       };
     case 'reference':
       return {
@@ -68,7 +65,7 @@ try {
 await analyseFrame(
   runtime,
   { width: 320, height: 240, data: new Uint8Array(320 * 240 * 3).fill(96) },
-  { objects: true, identity: false },
+  { objects: true, identity: false, antispoof: true },
 );
 post({
   type: 'ready',

@@ -79,7 +79,7 @@ export interface AppOptions {
   /** Rule timings, e.g. shorter ones in tests. */
   timings?: Partial<Record<ViolationType, Timing>>;
   /** Called with each analysed frame's arrival-to-decision latency (benchmarks). */
-  onDecision?: (latencyMs: number) => void;
+  onDecision?: (latencyMs: number, sessionId: string) => void;
 }
 
 export async function createApp(baseContext: ServiceContext, options: AppOptions = {}): Promise<VigilApp> {

@@ -2,11 +2,14 @@ import type {
   AnalysisEngine,
   AnalysisObservation,
   AudioObservationType,
+  CascadePolicy,
   FrameAnalysis,
   FrameObservationType,
   ObserverState,
+  ObserverTuning,
 } from '../analysis/index.js';
 import {
+  cascadeTuning,
   createObserverState,
   guidanceMessages,
   observeAudio,
@@ -23,6 +26,8 @@ import {
   type ChallengePrompt,
   type ProctoringEventMap,
   type ProctoringEvents,
+  defaultPolicy,
+  type Policy,
   type ViolationRules,
 } from '../proctoring/index.js';
 import type { AudioChunk, SampledFrame as VideoFrame, SamplerService } from '../sampler/index.js';
@@ -48,6 +53,8 @@ interface Watch {
   challengeAttempts: number;
   challengeEndedAt: number;
   livenessPassed: boolean;
+  /** Frames still to embed whatever the cadence: the identity verdict is missing or wavers. */
+  identityBoost: number;
 }
 
 export interface MonitorOptions {
@@ -59,7 +66,28 @@ export interface MonitorOptions {
   evidenceStore: EvidenceStore;
   logger: Logger;
   /** Called with each frame's server-arrival-to-decision latency (the bench reads it). */
-  onDecision?: (latencyMs: number) => void;
+  onDecision?: (latencyMs: number, sessionId: string) => void;
+}
+
+/** The exam's analysis knobs; exams stored before they existed get the defaults. */
+function analysisPolicy(policy: MonitoredSession['policy']): Policy['analysis'] {
+  return policy.analysis ?? defaultPolicy().analysis;
+}
+
+function cascadeOf(knobs: Policy['analysis']): CascadePolicy {
+  return {
+    identityEveryMs: knobs.identityEverySeconds * 1000,
+    identityBurstFrames: knobs.identityBurstFrames,
+    antispoofEveryMs: knobs.antispoofEverySeconds * 1000,
+    objectsEveryMs: knobs.objectsEverySeconds * 1000,
+    sceneChange: knobs.sceneChange,
+  };
+}
+
+/** Smoothing windows that hold enough samples at the cascade's cadences (naive: the defaults). */
+function tuningFor(knobs: Policy['analysis']): Partial<ObserverTuning> {
+  if (!knobs.cascade) return {};
+  return cascadeTuning(cascadeOf(knobs));
 }
 
 const tickEveryMs = 1000;
@@ -143,7 +171,10 @@ export class Monitor {
         session
           ? {
               session,
-              observer: createObserverState({ reference: session.reference }),
+              observer: createObserverState({
+                reference: session.reference,
+                tuning: tuningFor(analysisPolicy(session.policy)),
+              }),
               lastFrame: undefined,
               audio: new AudioRing(16_000 * audioEvidenceSeconds),
               speaking: null,
@@ -156,6 +187,7 @@ export class Monitor {
               challengeAttempts: 0,
               challengeEndedAt: 0,
               livenessPassed: false,
+              identityBoost: 0,
             }
           : undefined,
       );
@@ -169,13 +201,23 @@ export class Monitor {
     const watch = await this.#watch(frame.sessionId);
     if (!watch || this.#closed) return;
     watch.lastFrame = frame;
+    const { session } = watch;
+    const knobs = analysisPolicy(session.policy);
     const result = await this.#options.engine.analyseFrame(
       frame.sessionId,
       { width: frame.width, height: frame.height, data: frame.data, at: frame.at },
-      { objects: true, identity: watch.session.reference !== null },
+      {
+        objects: true,
+        identity: session.reference !== null,
+        cascade: knobs.cascade ? cascadeOf(knobs) : null,
+        // The gate waits on identity, and a wavering verdict is settled at once.
+        forceIdentity: session.status === 'verifying' || watch.identityBoost > 0,
+        forceAntispoof: watch.challenge !== undefined && !watch.challenge.finished,
+      },
     );
     if (result.dropped || this.#closed) return;
-    const observed = observeFrame(watch.observer, result, watch.session.policy);
+    const observed = observeFrame(watch.observer, result, session.policy);
+    this.#steerIdentity(watch, result, observed.identity, knobs.identityBurstFrames);
     watch.faces = observed.faces;
     watch.similarity = observed.identity.similarity;
     for (const observation of observed.observations) {
@@ -185,7 +227,7 @@ export class Monitor {
     this.#autoChallenge(watch);
     this.#feedChallenge(watch, result);
     await this.#gate(watch);
-    this.#options.onDecision?.(Date.now() - frame.at);
+    this.#options.onDecision?.(Date.now() - frame.at, frame.sessionId);
     await this.#tick(watch, frame.at);
   }
 
@@ -193,13 +235,39 @@ export class Monitor {
     const watch = await this.#watch(chunk.sessionId);
     if (!watch || this.#closed) return;
     watch.audio.push(chunk.pcm);
-    const result = await this.#options.engine.analyseAudio(chunk.sessionId, chunk.pcm, chunk.at);
+    const knobs = analysisPolicy(watch.session.policy);
+    const result = await this.#options.engine.analyseAudio(chunk.sessionId, chunk.pcm, chunk.at, {
+      gateDbfs: knobs.cascade ? knobs.vadGateDbfs : null,
+    });
     if (result.dropped || this.#closed) return;
     const observations = observeAudio(watch.observer, result);
     for (const observation of observations) {
       if (observation.type === 'talking') watch.speaking = observation.active;
       this.#report(watch, observation, () => this.#audioClip(watch));
     }
+  }
+
+  /**
+   * Identity under the cascade embeds on a cadence; when the verdict is still missing, or this
+   * frame's similarity falls on the other side of the threshold from it, the next frames are
+   * embedded too, so a swapped person is judged as fast as with every frame embedded.
+   */
+  #steerIdentity(
+    watch: Watch,
+    result: FrameAnalysis,
+    identity: { similarity: number | null; frame: number | null },
+    burst: number,
+  ): void {
+    if (watch.session.reference === null) return;
+    const threshold = watch.session.policy.identity.matchThreshold;
+    const single = result.faces.length === 1;
+    const undecided = single && identity.similarity === null;
+    const disagrees =
+      identity.frame !== null &&
+      identity.similarity !== null &&
+      identity.frame < threshold !== identity.similarity < threshold;
+    if (undecided || disagrees) watch.identityBoost = burst;
+    else if (result.stages.identity && watch.identityBoost > 0) watch.identityBoost -= 1;
   }
 
   #report(

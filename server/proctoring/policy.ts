@@ -44,6 +44,28 @@ export const policySchema = z.strictObject({
       maxDisplays: z.number().int().min(1).max(8).default(1),
     })
     .prefault({}),
+  /**
+   * How the server spends its models on this exam's streams. With `cascade` the face detector
+   * runs on every sampled frame and the costlier models on these cadences (and at once when the
+   * picture calls for them); without it every model runs on every frame.
+   */
+  analysis: z
+    .strictObject({
+      cascade: z.boolean().default(true),
+      /** Identity embedding at least this often while a face is visible (and at once on a new face). */
+      identityEverySeconds: z.number().min(0.5).max(300).default(5),
+      /** Frames embedded in a row after the face track changes (the identity verdict needs 3). */
+      identityBurstFrames: z.number().int().min(1).max(30).default(3),
+      /** Passive anti-spoofing and liveness scores this often. */
+      antispoofEverySeconds: z.number().min(0.5).max(600).default(10),
+      /** Object model (phones) this often, and whenever the picture changed by `sceneChange`. */
+      objectsEverySeconds: z.number().min(0.5).max(300).default(3),
+      /** Mean luma difference (0..1) from the last analysed frame that counts as a new scene. */
+      sceneChange: z.number().min(0).max(1).default(0.08),
+      /** Audio quieter than this (dBFS) skips the voice model: it is silence, not speech. */
+      vadGateDbfs: z.number().min(-100).max(0).default(-50),
+    })
+    .prefault({}),
   /** Per-violation-type overrides of the rules engine's defaults. */
   rules: z.partialRecord(z.enum(violationTypes), ruleSchema).default({}),
   /** End the session automatically once the suspicion score reaches this value (0..100). */

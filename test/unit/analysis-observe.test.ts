@@ -71,7 +71,8 @@ function frame(
       digest: `d${digest++}`,
       ...overrides,
     },
-    timings: { queueMs: 0, detectMs: 0, embedMs: 0, qualityMs: 0, totalMs: 0 },
+    timings: { queueMs: 0, prepareMs: 0, detectMs: 0, objectsMs: 0, embedMs: 0, qualityMs: 0, totalMs: 0 },
+    stages: { objects: objects !== null, identity: true, antispoof: true, change: null, trackChanged: false },
     backend: 'wasm',
   };
 }
@@ -302,6 +303,7 @@ describe('observeAudio', () => {
     speechProbability: speechRatio > 0 ? 0.9 : 0.05,
     speechRatio,
     rms: 10 ** (dbfs / 20),
+    gated: false,
     dbfs,
     frames: 31,
     timings: { queueMs: 0, vadMs: 0, totalMs: 0 },

@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger, FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { AppError, toErrorBody, type ErrorCode } from '../shared/index.js';
+import { AppError, toAppError, toErrorBody, type ErrorCode } from '../shared/index.js';
 
 /** Fastify's own client-error codes, mapped onto the contract's error codes. */
 const fastifyCodes: Record<string, ErrorCode> = {
@@ -23,8 +23,8 @@ const codeByStatus: Record<number, ErrorCode> = {
   429: 'rate_limited',
 };
 
-/** Turns any thrown error into the contract's `{error:{code,message}}`; internals never leak. */
-export function toAppError(error: unknown, logger: Pick<FastifyBaseLogger, 'error'>): AppError {
+/** Turns any error a request raised, Fastify's own included, into the contract's `{error:{code,message}}`. */
+export function httpAppError(error: unknown, logger: Pick<FastifyBaseLogger, 'error'>): AppError {
   if (error instanceof AppError) return error;
   if (hasZodFastifySchemaValidationErrors(error)) {
     // An id in the path that is not even well-formed names no object: unknown, like any other.
@@ -51,8 +51,7 @@ export function toAppError(error: unknown, logger: Pick<FastifyBaseLogger, 'erro
   if (status && status >= 400 && status < 500) {
     return new AppError(codeByStatus[status] ?? 'invalid_input', fastifyError.message ?? 'bad request');
   }
-  logger.error({ err: error }, 'unhandled error');
-  return new AppError('internal', 'internal error');
+  return toAppError(error, logger);
 }
 
 function describePath(context: string | undefined, instancePath: string): string {
@@ -78,5 +77,5 @@ export function sendError(reply: FastifyReply, error: AppError): FastifyReply {
 }
 
 export function errorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply) {
-  return sendError(reply, toAppError(error, request.log));
+  return sendError(reply, httpAppError(error, request.log));
 }

@@ -52,3 +52,16 @@ export const forbidden = (message = 'not allowed for this credential') => new Ap
 export function toErrorBody(error: AppError): ErrorBody {
   return { error: { code: error.code, message: error.message } };
 }
+
+/**
+ * Any thrown error as an AppError, with no transport attached: an AppError passes through, anything
+ * else is logged and becomes `internal`, so internals never reach a client.
+ */
+export function toAppError(
+  error: unknown,
+  logger: { error(object: object, message: string): void },
+): AppError {
+  if (error instanceof AppError) return error;
+  logger.error({ err: error }, 'unhandled error');
+  return new AppError('internal', 'internal error');
+}

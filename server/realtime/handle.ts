@@ -1,8 +1,7 @@
 import type { Socket } from 'socket.io';
 import type { z } from 'zod';
-import { toAppError } from '../http/index.js';
-import { AppError, type Logger } from '../shared/index.js';
-import type { Ack } from './protocol.js';
+import { AppError, toAppError, type Logger } from '../shared/index.js';
+import type { Ack, AckData } from './protocol.js';
 
 /** Token bucket per socket: a burst of `capacity` events, refilled at `perSecond`. */
 export class EventBudget {
@@ -35,47 +34,73 @@ export class EventBudget {
   }
 }
 
+/** One request event's handling: validate the payload, run, answer with the ack's data. */
+export type Handler<Result> = (
+  payload: unknown,
+  call: { event: string; logger: Logger },
+) => Promise<Ack<Result>>;
+
 /**
- * Registers a request event: rate-limits it, validates the payload with zod, runs the handler
- * and answers the ack with `{ok, data}` or `{ok:false, error}`. Nothing a client sends can
- * throw out of here.
+ * A handler table for one namespace: every event its client→server map declares, each returning
+ * that event's ack data. A declared event without a handler does not compile.
  */
-export function handle<Schema extends z.ZodType, Result>(
-  socket: Socket,
-  budget: EventBudget,
-  logger: Logger,
-  event: string,
+export type HandlerTable<Events> = { [Event in keyof Events & string]: Handler<AckData<Events[Event]>> };
+
+/** A handler whose payload is checked by `schema` before `run` sees it. */
+export function handler<Schema extends z.ZodType, Result>(
   schema: Schema,
-  handler: (payload: z.output<Schema>) => Promise<Result>,
-): void {
-  socket.on(event, async (...args: unknown[]) => {
-    // An emit without a payload puts the ack first.
-    const ack = args.findLast((arg): arg is (response: Ack<Result>) => void => typeof arg === 'function');
-    const payload = typeof args[0] === 'function' ? undefined : args[0];
-    const reply = (response: Ack<Result>) => ack?.(response);
-    if (!budget.take()) {
-      reply({ ok: false, error: { code: 'rate_limited', message: 'too many events; slow down' } });
-      if (budget.abusive) socket.disconnect(true);
-      return;
-    }
+  run: (payload: z.output<Schema>) => Promise<Result>,
+): Handler<Result> {
+  return async (payload, { event, logger }) => {
     const parsed = schema.safeParse(payload);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       const where = issue?.path.length ? `${issue.path.join('.')}: ` : '';
-      reply({
-        ok: false,
-        error: {
-          code: 'invalid_input',
-          message: `invalid ${event} payload: ${where}${issue?.message ?? 'invalid'}`,
-        },
-      });
-      return;
+      return failure(
+        new AppError('invalid_input', `invalid ${event} payload: ${where}${issue?.message ?? 'invalid'}`),
+      );
     }
     try {
-      reply({ ok: true, data: await handler(parsed.data) });
+      return { ok: true, data: await run(parsed.data) };
     } catch (error) {
-      const appError = error instanceof AppError ? error : toAppError(error, logger);
-      reply({ ok: false, error: { code: appError.code, message: appError.message } });
+      return failure(toAppError(error, logger));
     }
-  });
+  };
+}
+
+const failure = (error: AppError): Ack<never> => ({
+  ok: false,
+  error: { code: error.code, message: error.message },
+});
+
+/**
+ * Serves a socket's request events from its table: rate-limits each, runs its handler and
+ * answers the ack with `{ok, data}` or `{ok:false, error}`. An event the table lacks is answered
+ * `not_found`. Nothing a client sends can throw out of here.
+ */
+export function serveRequests<Events>(
+  socket: Pick<Socket, 'onAny' | 'disconnect'>,
+  table: HandlerTable<Events>,
+  logger: Logger,
+  budget = new EventBudget(),
+): void {
+  const handlers = new Map<string, Handler<unknown>>(Object.entries(table));
+  const dispatch = async (event: string, args: unknown[]) => {
+    // An emit without a payload puts the ack first.
+    const ack = args.findLast((arg): arg is (response: Ack<unknown>) => void => typeof arg === 'function');
+    const payload = typeof args[0] === 'function' ? undefined : args[0];
+    const reply = (response: Ack<unknown>) => ack?.(response);
+    if (!budget.take()) {
+      reply(failure(new AppError('rate_limited', 'too many events; slow down')));
+      if (budget.abusive) socket.disconnect(true);
+      return;
+    }
+    const run = handlers.get(event);
+    if (!run) {
+      reply(failure(new AppError('not_found', `unknown event ${JSON.stringify(event.slice(0, 100))}`)));
+      return;
+    }
+    reply(await run(payload, { event, logger }));
+  };
+  socket.onAny((event: string, ...args: unknown[]) => void dispatch(event, args));
 }

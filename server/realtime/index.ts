@@ -8,6 +8,7 @@ import type { ViolationRules } from '../proctoring/index.js';
 import { createRedis } from '../redis/index.js';
 import { registerCandidateNamespace } from './candidate.js';
 import type { RealtimeDeps } from './deps.js';
+import { namespacesOf, type RealtimeServer } from './namespaces.js';
 import { Presence } from './presence.js';
 import { registerProctorNamespace } from './proctor.js';
 import { relayProctoringEvents } from './relay.js';
@@ -16,7 +17,7 @@ import { SessionDirectory } from './session-directory.js';
 export type * from './protocol.js';
 
 export interface Realtime {
-  io: Server;
+  io: RealtimeServer;
   close(): Promise<void>;
 }
 
@@ -33,7 +34,7 @@ export function attachRealtime(options: {
   monitor?: Monitor | undefined;
 }): Realtime {
   const { context, media } = options;
-  const io = new Server(options.server, {
+  const io: RealtimeServer = new Server(options.server, {
     path: '/socket.io',
     serveClient: false,
     // RTP parameters are a few KB; nothing legitimate comes near this.
@@ -52,7 +53,7 @@ export function attachRealtime(options: {
     io.adapter(createAdapter(redisClients[0]!, redisClients[1]!, { key: 'vigil:socket.io' }));
 
   const deps: RealtimeDeps = {
-    io,
+    namespaces: namespacesOf(io),
     context,
     media,
     rules: options.rules,

@@ -1,17 +1,17 @@
-import type { Socket } from 'socket.io';
 import { turnCredentials } from '../media/index.js';
 import { applySessionAction, isFinal, listSessionsOfExam, loadExam } from '../proctoring/index.js';
 import { AppError } from '../shared/index.js';
 import { examRoom } from './candidate.js';
 import type { RealtimeDeps } from './deps.js';
-import { EventBudget, handle } from './handle.js';
-import { schemas } from './protocol.js';
-import { socketAuth, type SocketData } from './socket-auth.js';
+import { handler, serveRequests, type HandlerTable } from './handle.js';
+import type { ProctorSocket } from './namespaces.js';
+import { schemas, type ProctorToServerEvents } from './protocol.js';
+import { socketAuth } from './socket-auth.js';
 
 /** `/proctor`: dashboards watch exams, receive their streams and act on sessions. */
 export function registerProctorNamespace(deps: RealtimeDeps): void {
-  const { io, context, media, presence, sessions } = deps;
-  const namespace = io.of('/proctor');
+  const { context, media, presence, sessions } = deps;
+  const namespace = deps.namespaces.proctors;
 
   namespace.use(
     socketAuth(
@@ -22,10 +22,9 @@ export function registerProctorNamespace(deps: RealtimeDeps): void {
     ),
   );
 
-  namespace.on('connection', (socket: Socket) => {
-    const { principal } = socket.data as SocketData;
+  namespace.on('connection', (socket: ProctorSocket) => {
+    const { principal } = socket.data;
     const log = context.logger.child({ socket: socket.id, proctor: principal.kind });
-    const budget = new EventBudget();
     /** One media peer per watched exam: examId → peer id. */
     const peers = new Map<string, string>();
     const peerFor = (examId: string) => {
@@ -54,58 +53,64 @@ export function registerProctorNamespace(deps: RealtimeDeps): void {
       peers.clear();
     });
 
-    handle(socket, budget, log, 'exam:watch', schemas.watch, async ({ examId }) => {
-      await loadExam(context.db, principal, examId); // tenant (404) and exam scope (403)
-      await socket.join(examRoom(examId));
-      const views = (await listSessionsOfExam(context.db, principal, examId)).filter(
-        (view) => !isFinal(view.status),
-      );
-      return { sessions: await sessions.live(views, presence, media) };
-    });
-    handle(socket, budget, log, 'exam:unwatch', schemas.watch, async ({ examId }) => {
-      await socket.leave(examRoom(examId));
-      const peerId = peers.get(examId);
-      if (peerId) media.closePeer(peerId);
-      peers.delete(examId);
-      return {};
-    });
-    handle(socket, budget, log, 'media:capabilities', schemas.proctorCapabilities, async ({ examId }) => ({
-      routerRtpCapabilities: await media.routerCapabilities(peerFor(examId)),
-    }));
-    handle(
-      socket,
-      budget,
-      log,
-      'media:createTransport',
-      schemas.proctorCreateTransport,
-      async ({ examId }) => ({
+    const requests: HandlerTable<ProctorToServerEvents> = {
+      'exam:watch': handler(schemas.watch, async ({ examId }) => {
+        await loadExam(context.db, principal, examId); // tenant (404) and exam scope (403)
+        await socket.join(examRoom(examId));
+        const views = (await listSessionsOfExam(context.db, principal, examId)).filter(
+          (view) => !isFinal(view.status),
+        );
+        return { sessions: await sessions.live(views, presence, media) };
+      }),
+      'exam:unwatch': handler(schemas.watch, async ({ examId }) => {
+        await socket.leave(examRoom(examId));
+        const peerId = peers.get(examId);
+        if (peerId) media.closePeer(peerId);
+        peers.delete(examId);
+        return {};
+      }),
+      'media:capabilities': handler(schemas.proctorCapabilities, async ({ examId }) => ({
+        routerRtpCapabilities: await media.routerCapabilities(peerFor(examId)),
+      })),
+      'media:createTransport': handler(schemas.proctorCreateTransport, async ({ examId }) => ({
         ...(await media.createTransport(peerFor(examId))),
         iceServers: context.config.turn ? turnCredentials(context.config.turn, `proctor-${socket.id}`) : [],
+      })),
+      'media:connectTransport': handler(schemas.connectTransport, async (payload) => {
+        await media.connectTransport(
+          peerWithTransport(payload.transportId),
+          payload.transportId,
+          payload.dtlsParameters,
+        );
+        return {};
       }),
-    );
-    handle(socket, budget, log, 'media:connectTransport', schemas.connectTransport, async (payload) => {
-      await media.connectTransport(
-        peerWithTransport(payload.transportId),
-        payload.transportId,
-        payload.dtlsParameters,
-      );
-      return {};
-    });
-    handle(socket, budget, log, 'media:consume', schemas.consume, async (payload) =>
-      media.consume(peerWithTransport(payload.transportId), payload),
-    );
-    handle(socket, budget, log, 'media:resume', schemas.resume, async ({ consumerId }) => {
-      await media.resumeConsumer(peerWithConsumer(consumerId), consumerId);
-      return {};
-    });
-    handle(
-      socket,
-      budget,
-      log,
-      'session:action',
-      schemas.sessionAction,
-      async ({ sessionId, action, message }) =>
+      'media:consume': handler(schemas.consume, async (payload) =>
+        media.consume(peerWithTransport(payload.transportId), payload),
+      ),
+      'media:resume': handler(schemas.consumer, async ({ consumerId }) => {
+        await media.resumeConsumer(peerWithConsumer(consumerId), consumerId);
+        return {};
+      }),
+      'media:pause': handler(schemas.consumer, async ({ consumerId }) => {
+        await media.pauseConsumer(peerWithConsumer(consumerId), consumerId);
+        return {};
+      }),
+      'media:closeConsumer': handler(schemas.consumer, async ({ consumerId }) => {
+        media.closeConsumer(peerWithConsumer(consumerId), consumerId);
+        return {};
+      }),
+      'media:setLayers': handler(schemas.layers, async ({ consumerId, spatialLayer }) => {
+        await media.setConsumerLayers(peerWithConsumer(consumerId), consumerId, spatialLayer);
+        return {};
+      }),
+      'media:closeTransport': handler(schemas.transport, async ({ transportId }) => {
+        media.closeTransport(peerWithTransport(transportId), transportId);
+        return {};
+      }),
+      'session:action': handler(schemas.sessionAction, async ({ sessionId, action, message }) =>
         applySessionAction(context.db, context.events, principal, sessionId, { action, message }),
-    );
+      ),
+    };
+    serveRequests(socket, requests, log);
   });
 }

@@ -38,7 +38,7 @@ export const schemas = {
   }),
   producerState: z.strictObject({ producerId: id }),
   consume: z.strictObject({ transportId: id, producerId: id, rtpCapabilities: parameters }),
-  resume: z.strictObject({ consumerId: id }),
+  consumer: z.strictObject({ consumerId: id }),
   transport: z.strictObject({ transportId: id }),
   layers: z.strictObject({ consumerId: id, spatialLayer: z.number().int().min(0).max(3) }),
   clientSignal: z.strictObject({
@@ -191,3 +191,53 @@ export interface ServerToProctorEvents {
 
 /** Between nodes (socket.io redis adapter `serverSideEmit`): none yet; events travel as room broadcasts. */
 export type InterServerEvents = Record<string, never>;
+
+/** The data an event's ack carries: the `T` of its `AckCallback<T>`. */
+export type AckData<Listener> = Listener extends (payload: never, ack: AckCallback<infer T>) => void
+  ? T
+  : never;
+
+// ---- the request events as values ------------------------------------------------------------
+
+/**
+ * A list of every key of `Events`, checked by the compiler: a name missing from it (or one that
+ * is not an event) is a type error. Tests walk these lists, so they cover what the maps declare.
+ */
+const everyEvent =
+  <Events>() =>
+  <const Names extends readonly (keyof Events & string)[]>(
+    names: Names &
+      (Exclude<keyof Events, Names[number]> extends never
+        ? unknown
+        : { missing: Exclude<keyof Events, Names[number]> }),
+  ): Names =>
+    names;
+
+export const candidateRequestEvents = everyEvent<CandidateToServerEvents>()([
+  'media:capabilities',
+  'media:createTransport',
+  'media:connectTransport',
+  'media:produce',
+  'media:pauseProducer',
+  'media:resumeProducer',
+  'media:closeProducer',
+  'media:closeTransport',
+  'client:signal',
+  'liveness:start',
+  'session:finish',
+]);
+
+export const proctorRequestEvents = everyEvent<ProctorToServerEvents>()([
+  'exam:watch',
+  'exam:unwatch',
+  'media:capabilities',
+  'media:createTransport',
+  'media:connectTransport',
+  'media:consume',
+  'media:resume',
+  'media:pause',
+  'media:closeConsumer',
+  'media:setLayers',
+  'media:closeTransport',
+  'session:action',
+]);

@@ -1,6 +1,6 @@
 import type { EventEmitter } from 'node:events';
 import type { ProducerRef, ProducerState } from '../media/index.js';
-import type { ProctoringEventMap } from '../proctoring/index.js';
+import { isFinal, type ProctoringEventMap } from '../proctoring/index.js';
 import { examRoom, sessionRoom } from './candidate.js';
 import type { RealtimeDeps } from './deps.js';
 
@@ -12,9 +12,8 @@ const endedSessionGraceMs = 1000;
  * proctors watching the exam. Room broadcasts cross nodes through the Redis adapter.
  */
 export function relayProctoringEvents(deps: RealtimeDeps): () => void {
-  const { io, context, media, rules, sessions } = deps;
-  const candidates = io.of('/candidate');
-  const proctors = io.of('/proctor');
+  const { context, media, rules, sessions } = deps;
+  const { candidates, proctors } = deps.namespaces;
   const { events } = context;
 
   const onStatus = (event: ProctoringEventMap['session:status'][0]) => {
@@ -24,7 +23,7 @@ export function relayProctoringEvents(deps: RealtimeDeps): () => void {
     proctors
       .to(examRoom(event.examId))
       .emit('session:status', { ...ref, status: event.status, flagged: event.flagged });
-    if (['completed', 'terminated', 'failed'].includes(event.status)) {
+    if (isFinal(event.status)) {
       void rules.endSession(event);
       setTimeout(
         () => candidates.in(sessionRoom(event.sessionId)).disconnectSockets(true),

@@ -1,10 +1,10 @@
-import type { Socket } from 'socket.io';
 import type { Principal, TokenService } from '../auth/index.js';
 import { AppError } from '../shared/index.js';
 
-/** What a socket's connection was authenticated as (socket.data). */
-export interface SocketData {
-  principal: Principal;
+/** What the middleware reads of a socket and writes on it. */
+interface AuthenticatingSocket {
+  handshake: { auth: unknown };
+  data: { principal: Principal };
 }
 
 /** The error socket.io delivers to the client as `connect_error`: message = code, data = {code, message}. */
@@ -20,14 +20,14 @@ export function connectError(
  * lets only the allowed kinds of principal into the namespace.
  */
 export function socketAuth(tokens: TokenService, allow: (principal: Principal) => boolean) {
-  return (socket: Socket, next: (error?: Error) => void) => {
+  return (socket: AuthenticatingSocket, next: (error?: Error) => void) => {
     const auth = socket.handshake.auth as Record<string, unknown> | undefined;
     const token = typeof auth?.token === 'string' ? auth.token : undefined;
     if (!token) return next(connectError('unauthorized', 'missing auth.token'));
     try {
       const principal = tokens.verify(token);
       if (!allow(principal)) return next(connectError('forbidden', 'this token may not use this namespace'));
-      (socket.data as SocketData).principal = principal;
+      socket.data.principal = principal;
       next();
     } catch (error) {
       const appError =

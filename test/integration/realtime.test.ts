@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { backends } from '../support/backends.js';
 import { seedSession, startTestApp, type TestApp } from '../support/app.js';
+import { candidateRequestEvents, proctorRequestEvents } from '../../server/realtime/protocol.js';
 import { connect, nextEvent, request, rtpParameters, type ClientSocket } from '../support/sockets.js';
 
 describe.each(backends())('realtime signalling and media on $name', (backend) => {
@@ -254,6 +255,106 @@ describe.each(backends())('realtime signalling and media on $name', (backend) =>
         (v) => v.type === 'camera_off' && v.sessionId === seeded.id,
       );
       expect(cameraOff).toMatchObject({ severity: 'high', details: { reason: 'stalled' } });
+    });
+  });
+
+  describe('the request events, as the protocol declares them', () => {
+    // Built from the protocol's own lists (checked against the event maps by the compiler), so a
+    // declared event without a handler fails here as well as at compile time.
+    const namespaces = [
+      ['/candidate', candidateRequestEvents],
+      ['/proctor', proctorRequestEvents],
+    ] as const;
+
+    it.each(namespaces)(
+      '%s answers every declared event, and an unknown one, with an ack',
+      async (name, events) => {
+        const seeded = await seedSession(test, tenant.apiKey);
+        const socket = await open(name, name === '/candidate' ? seeded.candidateToken : await proctorToken());
+        for (const event of events) {
+          // A payload no event accepts: each must reach its handler's validation, not time out.
+          const answer = await request(socket, event, { notAField: true });
+          expect(answer, event).toMatchObject({
+            ok: false,
+            error: { code: 'invalid_input', message: expect.stringContaining(event) },
+          });
+        }
+        expect(await request(socket, 'no:such-event', {})).toMatchObject({
+          ok: false,
+          error: { code: 'not_found', message: expect.stringContaining('no:such-event') },
+        });
+        expect(socket.connected).toBe(true);
+      },
+    );
+
+    it("carries a proctor's pause, layers, consumer and transport closing to the SFU", async () => {
+      const seeded = await seedSession(test, tenant.apiKey);
+      const proctor = await open('/proctor', await proctorToken([seeded.examId]));
+      await request(proctor, 'exam:watch', { examId: seeded.examId });
+      const candidate = await open('/candidate', seeded.candidateToken);
+      const send = await request(candidate, 'media:createTransport', { direction: 'send' });
+      const produced = await request(candidate, 'media:produce', {
+        transportId: send.ok ? send.data.id : '',
+        kind: 'video',
+        source: 'camera',
+        rtpParameters: rtpParameters('video', 5151),
+      });
+      const producerId = produced.ok ? (produced.data.producerId as string) : '';
+      const router = (await test.app.media!.room(seeded.examId)).router;
+      const counts = async () => {
+        const dump = await router.dump();
+        const consumers = dump.mapProducerIdConsumerIds.find((entry) => entry.key === producerId);
+        return { transports: dump.transportIds.length, consumers: consumers?.values.length ?? 0 };
+      };
+      const before = await counts();
+
+      const caps = await request(proctor, 'media:capabilities', { examId: seeded.examId });
+      const recv = await request(proctor, 'media:createTransport', { examId: seeded.examId });
+      const transportId = recv.ok ? (recv.data.id as string) : '';
+      const consume = () =>
+        request(proctor, 'media:consume', {
+          transportId,
+          producerId,
+          rtpCapabilities: caps.ok ? caps.data.routerRtpCapabilities : {},
+        });
+      const consumed = await consume();
+      const consumerId = consumed.ok ? (consumed.data.id as string) : '';
+      expect(await counts()).toEqual({ transports: before.transports + 1, consumers: 1 });
+      const consumer = () => test.app.media!.peer(`${proctor.id}:${seeded.examId}`).consumers.get(consumerId);
+      expect(await request(proctor, 'media:resume', { consumerId })).toEqual({ ok: true, data: {} });
+      expect(consumer()?.paused).toBe(false);
+      expect(await request(proctor, 'media:pause', { consumerId })).toEqual({ ok: true, data: {} });
+      expect(consumer()?.paused).toBe(true);
+      // One encoding here, so no simulcast layers to pick: acknowledged, nothing to change.
+      expect(await request(proctor, 'media:setLayers', { consumerId, spatialLayer: 0 })).toEqual({
+        ok: true,
+        data: {},
+      });
+      expect(await request(proctor, 'media:setLayers', { consumerId, spatialLayer: 9 })).toMatchObject({
+        ok: false,
+        error: { code: 'invalid_input' },
+      });
+      expect(await request(proctor, 'media:closeConsumer', { consumerId })).toEqual({ ok: true, data: {} });
+      expect(await counts()).toEqual({ transports: before.transports + 1, consumers: 0 });
+      expect(await request(proctor, 'media:closeConsumer', { consumerId })).toMatchObject({
+        ok: false,
+        error: { code: 'not_found' },
+      });
+
+      // A consumer again, then the whole transport goes: it takes its consumers with it.
+      expect((await consume()).ok).toBe(true);
+      expect(await counts()).toEqual({ transports: before.transports + 1, consumers: 1 });
+      expect(await request(proctor, 'media:closeTransport', { transportId })).toEqual({ ok: true, data: {} });
+      expect(await counts()).toEqual(before);
+      expect(await request(proctor, 'media:closeTransport', { transportId })).toMatchObject({
+        ok: false,
+        error: { code: 'not_found' },
+      });
+
+      // A proctor that goes away leaves nothing behind on the router.
+      expect((await request(proctor, 'media:createTransport', { examId: seeded.examId })).ok).toBe(true);
+      proctor.close();
+      await expect.poll(counts, { timeout: 5_000 }).toEqual(before);
     });
   });
 

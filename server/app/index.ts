@@ -9,7 +9,7 @@ import { LocalEvidenceStore, scheduleRetention } from '../evidence/index.js';
 import type { ViolationType } from '../db/index.js';
 import { createHttpApp } from '../http/index.js';
 import { MediaService } from '../media/index.js';
-import { Monitor } from '../monitoring/index.js';
+import { Monitor, type Decision } from '../monitoring/index.js';
 import { ProctoringEvents, ViolationRules, scheduleDeadlines, type Timing } from '../proctoring/index.js';
 import { attachRealtime, type Realtime } from '../realtime/index.js';
 import { SamplerService } from '../sampler/index.js';
@@ -78,8 +78,10 @@ export interface AppOptions {
   analysis?: boolean;
   /** Rule timings, e.g. shorter ones in tests. */
   timings?: Partial<Record<ViolationType, Timing>>;
-  /** Called with each analysed frame's arrival-to-decision latency (benchmarks). */
-  onDecision?: (latencyMs: number, sessionId: string) => void;
+  /** Analysis worker threads (benchmarks); default: the engine's own choice. */
+  analysisThreads?: number;
+  /** Called once each analysed frame has been decided on (benchmarks). */
+  onDecision?: (decision: Decision) => void;
 }
 
 export async function createApp(baseContext: ServiceContext, options: AppOptions = {}): Promise<VigilApp> {
@@ -89,6 +91,7 @@ export async function createApp(baseContext: ServiceContext, options: AppOptions
       ? undefined
       : await AnalysisEngine.create({
           backend: config.analysis.backend,
+          threads: options.analysisThreads,
           logger: logger.child({ component: 'analysis' }),
         });
   const context: ServiceContext = { ...baseContext, analysis };

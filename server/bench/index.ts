@@ -8,6 +8,11 @@ const benchmarks: Record<string, { describe: string; run: (argv: string[]) => Pr
       'whole server path (RTP in → sampler → workers → rules → proctor socket) vs the engine called directly',
     run: async (argv) => (await import('./analysis.js')).runAnalysisBench(argv),
   },
+  load: {
+    describe:
+      'candidates one machine monitors within the objective (fps, p95 latency, scripted events), naive vs cascade',
+    run: async (argv) => (await import('./load.js')).runLoadBench(argv),
+  },
   accuracy: {
     describe: 'analysis detectors on ../shared/testdata: precision/recall, identity TPR@FPR1%, timings',
     run: async (argv) => (await import('./accuracy.js')).runAccuracy(argv),

@@ -1,4 +1,4 @@
 export { Monitor } from './monitor.js';
-export type { MonitorOptions } from './monitor.js';
+export type { Decision, MonitorOptions } from './monitor.js';
 export { loadMonitoredSession } from './session-loader.js';
 export type { MonitoredSession } from './session-loader.js';

@@ -57,6 +57,16 @@ interface Watch {
   identityBoost: number;
 }
 
+/** One analysed frame, decided: what the benchmarks measure. */
+export interface Decision {
+  sessionId: string;
+  /** The frame's arrival at the server → its decision (rules, evidence, gate) taken. */
+  latencyMs: number;
+  /** Observing, rules, guidance, challenge and gate for this frame, on the main thread. */
+  decideMs: number;
+  analysis: FrameAnalysis;
+}
+
 export interface MonitorOptions {
   db: Database;
   events: ProctoringEvents;
@@ -65,8 +75,8 @@ export interface MonitorOptions {
   sampler: SamplerService;
   evidenceStore: EvidenceStore;
   logger: Logger;
-  /** Called with each frame's server-arrival-to-decision latency (the bench reads it). */
-  onDecision?: (latencyMs: number, sessionId: string) => void;
+  /** Called once each analysed frame has been decided on (the benches read it). */
+  onDecision?: (decision: Decision) => void;
 }
 
 /** The exam's analysis knobs; exams stored before they existed get the defaults. */
@@ -216,6 +226,7 @@ export class Monitor {
       },
     );
     if (result.dropped || this.#closed) return;
+    const decideFrom = performance.now();
     const observed = observeFrame(watch.observer, result, session.policy);
     this.#steerIdentity(watch, result, observed.identity, knobs.identityBurstFrames);
     watch.faces = observed.faces;
@@ -227,7 +238,12 @@ export class Monitor {
     this.#autoChallenge(watch);
     this.#feedChallenge(watch, result);
     await this.#gate(watch);
-    this.#options.onDecision?.(Date.now() - frame.at, frame.sessionId);
+    this.#options.onDecision?.({
+      sessionId: frame.sessionId,
+      latencyMs: Date.now() - frame.at,
+      decideMs: performance.now() - decideFrom,
+      analysis: result,
+    });
     await this.#tick(watch, frame.at);
   }
 

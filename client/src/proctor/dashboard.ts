@@ -21,6 +21,7 @@ import {
 import type { Auth } from './auth.js';
 import { EvidenceViewer } from './evidence.js';
 import { Feed } from './feed.js';
+import { TileGrid } from './grid.js';
 import { Subscriber } from './subscriber.js';
 import { Tile } from './tile.js';
 
@@ -32,6 +33,8 @@ interface Entry {
   videoProducerId: string | null;
   listening: boolean;
   backfilled: boolean;
+  /** The latest suspicion score (analysis ticks), for sorting. */
+  score: number;
 }
 
 /** Refusals that retrying won't fix: the proctor must pick another exam or sign in again. */
@@ -59,6 +62,7 @@ export class Dashboard {
   readonly #summary = byId('summary', HTMLElement);
   readonly #feed: Feed;
   readonly #evidence: EvidenceViewer;
+  readonly #grid: TileGrid;
   #subscriber: Subscriber | null = null;
   #generation = 0;
   #retryTimer: number | undefined;
@@ -74,6 +78,19 @@ export class Dashboard {
       focusSession: (id) => this.#focus(id),
       openEvidence: (evidence, title) => void this.#evidence.open(evidence, title),
     });
+    this.#grid = new TileGrid(
+      () =>
+        [...this.#entries.values()].map((entry) => ({
+          id: entry.session.id,
+          element: entry.tile.element,
+          name: entry.session.candidate.name,
+          openViolations: entry.tile.openViolationCount,
+          score: entry.score,
+          flagged: entry.session.flagged,
+          connected: entry.session.connected,
+        })),
+      (id, visible) => this.#visibilityChanged(id, visible),
+    );
     this.#listen();
   }
 
@@ -119,6 +136,7 @@ export class Dashboard {
       entry.session.status = status;
       entry.session.flagged = flagged;
       entry.tile.setStatus(status, flagged);
+      this.#grid.changed();
     });
     socket.on('media:producer', ({ sessionId, producer }) => this.#producer(sessionId, producer));
     socket.on('media:producerClosed', ({ sessionId, producerId }) =>
@@ -126,7 +144,13 @@ export class Dashboard {
     );
     socket.on('violation:opened', (v) => this.#violation(v));
     socket.on('violation:closed', (v) => this.#violation(v));
-    socket.on('analysis:tick', (tick) => this.#entries.get(tick.sessionId)?.tile.tick(tick));
+    socket.on('analysis:tick', (tick) => {
+      const entry = this.#entries.get(tick.sessionId);
+      if (!entry) return;
+      entry.tile.tick(tick);
+      entry.score = tick.score;
+      this.#grid.changed();
+    });
     // The media server restarted: every transport and producer id is stale.
     socket.on('media:reconnect', () => void this.#sync());
   }
@@ -208,9 +232,11 @@ export class Dashboard {
         videoProducerId: null,
         listening: false,
         backfilled: false,
+        score: session.suspicionScore,
       };
       this.#entries.set(session.id, entry);
       this.#tiles.append(tile.element);
+      this.#grid.add(tile.element);
     }
     entry.producers = new Map(session.producers.map((p) => [p.id, p]));
     this.#feed.rename(session.id);
@@ -229,6 +255,7 @@ export class Dashboard {
     entry.videoProducerId = null;
     entry.tile.setConnected(false);
     entry.tile.playAudio(null);
+    this.#grid.changed();
     this.#updateSummary();
   }
 
@@ -238,6 +265,7 @@ export class Dashboard {
     for (const id of entry.producers.keys()) this.#subscriber?.release(id);
     entry.tile.element.remove();
     this.#entries.delete(sessionId);
+    this.#grid.remove(sessionId, entry.tile.element);
     this.#updateSummary();
   }
 
@@ -298,6 +326,8 @@ export class Dashboard {
     try {
       await subscriber.consume(producer.id, (track) => entry.tile.showVideo(track));
       entry.tile.setVideoPaused(producer.paused);
+      // A tile off screen (scrolled away, another page) costs neither side any video.
+      if (!this.#grid.isVisible(entry.session.id)) subscriber.pauseLocally(producer.id);
     } catch (err) {
       if (subscriber.closed || entry.videoProducerId !== producer.id) return;
       entry.videoProducerId = null;
@@ -330,11 +360,20 @@ export class Dashboard {
     for (const p of entry.producers.values()) if (p.kind === 'audio') this.#subscriber?.pauseLocally(p.id);
   }
 
+  /** Tiles off screen pause their video; back on screen it resumes (with a fresh keyframe). */
+  #visibilityChanged(sessionId: string, visible: boolean): void {
+    const producerId = this.#entries.get(sessionId)?.videoProducerId;
+    if (!producerId || !this.#subscriber) return;
+    if (visible) this.#subscriber.resumeLocally(producerId);
+    else this.#subscriber.pauseLocally(producerId);
+  }
+
   // ---- violations ------------------------------------------------------------------------------
 
   #violation(v: Violation): void {
     this.#feed.upsert(v);
     this.#entries.get(v.sessionId)?.tile.violation(v);
+    this.#grid.changed();
     this.#updateSummary();
   }
 

@@ -46,7 +46,8 @@ export class Subscriber {
   consume(producerId: string, attach: (track: MediaStreamTrack) => void): Promise<ms.Consumer> {
     const existing = this.#consumers.get(producerId);
     if (existing && !existing.closed) {
-      existing.resume();
+      // Paused on both sides (Listen off, tile off screen): resume both.
+      this.resumeLocally(producerId);
       attach(existing.track);
       return Promise.resolve(existing);
     }
@@ -71,6 +72,14 @@ export class Subscriber {
     if (!consumer || consumer.closed) return;
     consumer.pause();
     bestEffort(request(this.#socket, 'media:pause', { consumerId: consumer.id }), 'media:pause');
+  }
+
+  /** Start a paused consumer again (its tile came back on screen); the server sends a keyframe. */
+  resumeLocally(producerId: string): void {
+    const consumer = this.#consumers.get(producerId);
+    if (!consumer || consumer.closed || !consumer.paused) return;
+    consumer.resume();
+    bestEffort(request(this.#socket, 'media:resume', { consumerId: consumer.id }), 'media:resume');
   }
 
   /** Forget a producer's consumer (the producer closed or its candidate left). */

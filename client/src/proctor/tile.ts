@@ -179,6 +179,10 @@ export class Tile {
     return this.#name;
   }
 
+  get openViolationCount(): number {
+    return this.#openViolations.size;
+  }
+
   update(session: LiveSession): void {
     this.#name = session.candidate.name;
     setText(this.#nameEl, session.candidate.name);

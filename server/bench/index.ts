@@ -13,6 +13,11 @@ const benchmarks: Record<string, { describe: string; run: (argv: string[]) => Pr
       'candidates one machine monitors within the objective (fps, p95 latency, scripted events), naive vs cascade',
     run: async (argv) => (await import('./load.js')).runLoadBench(argv),
   },
+  dashboard: {
+    describe:
+      'live tiles one proctor dashboard tab holds: Chromium CPU and page fps at 12, 24, 48, 100 tiles',
+    run: async (argv) => (await import('./dashboard.js')).runDashboardBench(argv),
+  },
   accuracy: {
     describe: 'analysis detectors on ../shared/testdata: precision/recall, identity TPR@FPR1%, timings',
     run: async (argv) => (await import('./accuracy.js')).runAccuracy(argv),

@@ -598,6 +598,7 @@ export class AnalysisEngine extends EventEmitter<{ closed: [] }> {
     objects: boolean | 'onChange';
     identity: boolean | 'onTrackChange';
     antispoof: boolean;
+    cascade: boolean;
     thumbnail: Uint8Array | null;
     sceneChange: number;
     track: FaceTrack | null;
@@ -609,6 +610,7 @@ export class AnalysisEngine extends EventEmitter<{ closed: [] }> {
         objects: options.objects ?? lane.frames % this.#options.objectInterval === 0,
         identity: options.identity ?? true,
         antispoof: true,
+        cascade: false,
         thumbnail: null,
         sceneChange: 0,
         track: null,
@@ -626,6 +628,7 @@ export class AnalysisEngine extends EventEmitter<{ closed: [] }> {
         options.forceAntispoof === true ||
         state.antispoofNext ||
         at - state.antispoofAt >= cascade.antispoofEveryMs,
+      cascade: true,
       thumbnail: state.thumbnail,
       sceneChange: cascade.sceneChange,
       track: state.track,

@@ -16,6 +16,7 @@ export {
   observeFrame,
   observeMissing,
   setReference,
+  steerIdentity,
 } from './observe.js';
 export type {
   AnalysisObservation,

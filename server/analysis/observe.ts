@@ -188,6 +188,27 @@ export function cascadeTuning(
   };
 }
 
+/**
+ * Under the cascade identity is embedded on a cadence. While the verdict is still missing, or
+ * a frame's similarity falls on the other side of the threshold from the verdict, the next
+ * `burstFrames` frames are embedded whatever the cadence, so a swapped person is judged about
+ * as fast as with every frame embedded. Returns the frames still to force.
+ */
+export function steerIdentity(
+  boost: number,
+  analysis: FrameAnalysis,
+  identity: FrameObservations['identity'],
+  options: { threshold: number; burstFrames: number },
+): number {
+  const undecided = analysis.faces.length === 1 && identity.similarity === null;
+  const disagrees =
+    identity.frame !== null &&
+    identity.similarity !== null &&
+    identity.frame < options.threshold !== identity.similarity < options.threshold;
+  if (undecided || disagrees) return options.burstFrames;
+  return analysis.stages.identity && boost > 0 ? boost - 1 : boost;
+}
+
 /** Sets (or clears) the reference embedding, e.g. after the candidate's photo changed. */
 export function setReference(state: ObserverState, reference: readonly number[] | null): void {
   state.reference = reference ? [...reference] : null;

@@ -32,6 +32,8 @@ export type WorkerRequest =
       /** `onTrackChange`: only when the face track differs from `track`. */
       identity: boolean | 'onTrackChange';
       antispoof: boolean;
+      /** Cascade on: compare with the stream's previous frame and face track. */
+      cascade: boolean;
       /** The stream's previous analysed frame, as `thumbnail()` made it (cascade only). */
       thumbnail: Uint8Array | null;
       sceneChange: number;

@@ -161,7 +161,7 @@ export const defaultCascade: CascadePolicy = {
   identityBurstFrames: 3,
   antispoofEveryMs: 10_000,
   objectsEveryMs: 3000,
-  sceneChange: 0.08,
+  sceneChange: 0.15,
 };
 
 /** Which models ran on a frame, and the change measure that decided some of it. */

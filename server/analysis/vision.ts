@@ -179,6 +179,8 @@ export interface FrameWorkOptions {
   objects: boolean | 'onChange';
   identity: boolean | 'onTrackChange';
   antispoof: boolean;
+  /** Without a cascade there is no previous frame to compare with: no scene or track changes. */
+  cascade?: boolean;
   thumbnail?: Uint8Array | null;
   sceneChange?: number;
   track?: FaceTrack | null;
@@ -192,7 +194,7 @@ export async function analyseFrame(
   const { tf, human } = runtime;
   let started = performance.now();
   const small = thumbnail(image);
-  const change = thumbnailChange(options.thumbnail ?? null, small);
+  const change = options.cascade ? thumbnailChange(options.thumbnail ?? null, small) : null;
   const objects =
     options.objects === 'onChange'
       ? change === null || change >= (options.sceneChange ?? 0)
@@ -215,7 +217,7 @@ export async function analyseFrame(
       .sort((a, b) => area(b.box) - area(a.box));
     const faces: FaceAnalysis[] = found.map((face) => ({ ...toFace(face), embedding: null }));
     const track: FaceTrack = { faces: faces.length, box: faces[0]?.box ?? null };
-    const changedTrack = trackChanged(options.track ?? null, track);
+    const changedTrack = options.cascade === true && trackChanged(options.track ?? null, track);
     const identity = options.identity === 'onTrackChange' ? changedTrack : options.identity;
 
     started = performance.now();

@@ -10,15 +10,19 @@ import path from 'node:path';
 import {
   AnalysisEngine,
   analysisBackends,
+  cascadeTuning,
   createObserverState,
+  defaultCascade,
   decodeImage,
   ffmpegAvailable,
   observeFrame,
   readVideoFrames,
   similarity,
+  steerIdentity,
   type AnalysisPolicy,
   type BackendChoice,
   type FrameAnalysis,
+  type RgbFrame,
 } from '../analysis/index.js';
 import { createLogger, packageRoot } from '../shared/index.js';
 
@@ -152,6 +156,137 @@ function option(argv: string[], name: string): string | undefined {
 const flag = (argv: string[], name: string) => argv.includes(`--${name}`) || argv.includes(name);
 const fmt = (value: number | null, digits = 2) => (value === null ? '–' : value.toFixed(digits));
 const mean = (values: number[]) => (values.length ? values.reduce((a, b) => a + b, 0) / values.length : 0);
+
+type Mode = 'naive' | 'cascade';
+
+interface ModeFigures {
+  mode: Mode;
+  frames: number;
+  noFace: Counts;
+  multiple: Counts;
+  /** Foreman with its own reference: frames judged `face_mismatch` (false alarms) of frames judged. */
+  genuine: { mismatched: number; judged: number };
+  /** Frames from the start of an impostor clip until `face_mismatch` holds (null: never). */
+  impostorFrames: Record<string, number | null>;
+  /** Seconds (frames at 1 fps) from the swap to `face_mismatch` holding. */
+  swapSeconds: number | null;
+  /** Share of frames each costly model ran on, and the worker's ms per frame. */
+  ran: { objects: number; identity: number; antispoof: number };
+  workMsPerFrame: number;
+}
+
+/**
+ * The video part in both pipelines: each clip as one stream through the engine with the
+ * observer the server uses (naive: every model on every frame, as `policy.analysis.cascade:
+ * false`; cascade: the default cadences, the identity steering and stretched windows).
+ */
+async function videoInMode(
+  engine: AnalysisEngine,
+  mode: Mode,
+  file: (...parts: string[]) => string,
+  reference: number[],
+  quick: boolean,
+): Promise<ModeFigures> {
+  const figures: ModeFigures = {
+    mode,
+    frames: 0,
+    noFace: newCounts(),
+    multiple: newCounts(),
+    genuine: { mismatched: 0, judged: 0 },
+    impostorFrames: {},
+    swapSeconds: null,
+    ran: { objects: 0, identity: 0, antispoof: 0 },
+    workMsPerFrame: 0,
+  };
+  let workMs = 0;
+  const tuning = mode === 'cascade' ? cascadeTuning(defaultCascade) : {};
+  const stream = (name: string) => {
+    const state = createObserverState({ reference, tuning });
+    let boost = 0;
+    return async (frame: RgbFrame) => {
+      const result = await engine.analyseFrame(`${mode}:${name}`, frame, {
+        objects: true,
+        identity: true,
+        ...(mode === 'cascade' ? { cascade: defaultCascade, forceIdentity: boost > 0 } : {}),
+      });
+      if (result.dropped) throw new Error('a video frame was dropped');
+      const observed = observeFrame(state, result, policy);
+      if (mode === 'cascade') {
+        boost = steerIdentity(boost, result, observed.identity, {
+          threshold: policy.identity.matchThreshold,
+          burstFrames: defaultCascade.identityBurstFrames,
+        });
+      }
+      figures.frames += 1;
+      workMs += result.timings.totalMs - result.timings.queueMs;
+      if (result.stages.objects) figures.ran.objects += 1;
+      if (result.stages.identity) figures.ran.identity += 1;
+      if (result.stages.antispoof) figures.ran.antispoof += 1;
+      const find = (type: string) => observed.observations.find((o) => o.type === type);
+      return {
+        result,
+        active: (type: string) => find(type)?.active ?? false,
+        judged: (type: string) => !!find(type),
+      };
+    };
+  };
+  for (const clip of clips) {
+    const next = stream(clip.file);
+    for await (const frame of readVideoFrames(file('video', clip.file))) {
+      if (quick && frame.index % 3 !== 0) continue;
+      const { active, judged } = await next({ ...frame, at: frame.index * 1000 });
+      const expected = clip.faces(frame.index);
+      count(figures.noFace, active('no_face'), expected === 0);
+      count(figures.multiple, active('multiple_faces'), expected >= 2);
+      if (clip.file.startsWith('foreman') && expected === 1 && judged('face_mismatch')) {
+        figures.genuine.judged += 1;
+        if (active('face_mismatch')) figures.genuine.mismatched += 1;
+      }
+    }
+  }
+  const frames = async (name: string) => {
+    const list: RgbFrame[] = [];
+    for await (const frame of readVideoFrames(file('video', name))) list.push({ ...frame, at: 0 });
+    return list;
+  };
+  const impostors = ['cisco_men_whisper_640x320_9f.mp4', 'zhling_720p_19f.mp4'];
+  for (const name of impostors) {
+    const next = stream(`impostor:${name}`);
+    const list = await frames(name);
+    figures.impostorFrames[name] = null;
+    for (const [index, frame] of list.entries()) {
+      const { active } = await next({ ...frame, at: index * 1000 });
+      if (active('face_mismatch')) {
+        figures.impostorFrames[name] = index + 1;
+        break;
+      }
+    }
+  }
+  // The swap: Foreman (the reference person) for 7 s at 1 fps, then another man for up to 20 s.
+  const foreman = (await frames('foreman_cif_299f.mp4')).filter(
+    (_, index) => index % 25 === 0 && index < 186,
+  );
+  const other = await frames('cisco_men_whisper_640x320_9f.mp4');
+  const next = stream('swap');
+  let second = 0;
+  for (const frame of foreman) await next({ ...frame, at: second++ * 1000 });
+  const swapAt = second;
+  for (let i = 0; i < 20; i++) {
+    const { active } = await next({ ...other[i % other.length]!, at: second++ * 1000 });
+    if (active('face_mismatch')) {
+      figures.swapSeconds = second - swapAt;
+      break;
+    }
+  }
+  const share = (value: number) => Math.round((value / Math.max(1, figures.frames)) * 1000) / 1000;
+  figures.ran = {
+    objects: share(figures.ran.objects),
+    identity: share(figures.ran.identity),
+    antispoof: share(figures.ran.antispoof),
+  };
+  figures.workMsPerFrame = Math.round((workMs / Math.max(1, figures.frames)) * 10) / 10;
+  return figures;
+}
 
 export async function runAccuracy(argv: string[]): Promise<number> {
   const json = flag(argv, 'json');
@@ -352,6 +487,18 @@ export async function runAccuracy(argv: string[]): Promise<number> {
       fastVsStrongReference: pairScores(items, 'fast', 'strong'),
     };
 
+    // The video part in both pipelines, side by side.
+    const foremanReference = await engine.embedReference(
+      fs.readFileSync(file('video', 'foreman_frames', 'foreman_000.jpg')),
+    );
+    if (!foremanReference.embedding) throw new Error('no reference embedding for foreman_000.jpg');
+    const modes: ModeFigures[] = [];
+    if (!videoNote) {
+      for (const mode of ['naive', 'cascade'] as const) {
+        modes.push(await videoInMode(engine, mode, file, foremanReference.embedding, quick));
+      }
+    }
+
     // Latency on one 640x480 webcam-like frame, per kind of work, then throughput with 4 streams.
     const sample = await decodeImage(fs.readFileSync(file('human', 'person-vlado.jpg')), { maxSide: 640 });
     const latency = async (options: { objects: boolean; identity: boolean }) => {
@@ -406,6 +553,7 @@ export async function runAccuracy(argv: string[]): Promise<number> {
       spoof: spoofRows,
       phone: { labelled: 0, sightings: phoneSightings, note: 'no labelled phone in the test data' },
       identity,
+      modes,
       timings: {
         frame640x480Ms: latencies,
         referenceMs: reference.timings.totalMs,
@@ -462,6 +610,31 @@ export async function runAccuracy(argv: string[]): Promise<number> {
       log(`  strong path found no single face in: ${identity.strong.unembedded.join(', ')}`);
     if (identity.fast.unembedded.length)
       log(`  fast path found no face in: ${identity.fast.unembedded.join(', ')}`);
+    if (modes.length) {
+      log('\nVideo through both pipelines (naive: every model on every frame; cascade: default cadences)');
+      log(
+        `figure                                          ${modes.map((m) => m.mode.padStart(9)).join(' ')}`,
+      );
+      const row = (name: string, pick: (m: ModeFigures) => string) =>
+        log(`${name.padEnd(48)}${modes.map((m) => pick(m).padStart(9)).join(' ')}`);
+      const pr = (c: Counts) => {
+        const r = summary('', c);
+        return `${fmt(r.precision)}/${fmt(r.recall)}`;
+      };
+      row('no_face P/R (observeFrame)', (m) => pr(m.noFace));
+      row('multiple_faces P/R (observeFrame)', (m) => pr(m.multiple));
+      row('face_mismatch on genuine Foreman frames', (m) => `${m.genuine.mismatched}/${m.genuine.judged}`);
+      for (const name of Object.keys(modes[0]?.impostorFrames ?? {})) {
+        row(`impostor ${name.replace('.mp4', '')}: frames to mismatch`, (m) =>
+          String(m.impostorFrames[name] ?? 'never'),
+        );
+      }
+      row('swap Foreman → other man: s to mismatch (1 fps)', (m) => String(m.swapSeconds ?? 'never'));
+      row('object model on share of frames', (m) => fmt(m.ran.objects));
+      row('identity embedding on share of frames', (m) => fmt(m.ran.identity));
+      row('anti-spoofing on share of frames', (m) => fmt(m.ran.antispoof));
+      row('worker ms per frame', (m) => m.workMsPerFrame.toFixed(1));
+    }
     log(`\nTimings (${engine.backend}, ${engine.threads} worker thread(s); shared machine, expect ±30%)`);
     log(`  640x480 frame, faces (detector, mesh, iris, anti-spoofing):   ${latencies.faces.toFixed(0)} ms`);
     log(

@@ -15,6 +15,7 @@ import {
   observeAudio,
   observeFrame,
   observeMissing,
+  steerIdentity,
 } from '../analysis/index.js';
 import type { Database, SessionStatus } from '../db/index.js';
 import { storeEvidence, type EvidenceStore } from '../evidence/index.js';
@@ -228,7 +229,12 @@ export class Monitor {
     if (result.dropped || this.#closed) return;
     const decideFrom = performance.now();
     const observed = observeFrame(watch.observer, result, session.policy);
-    this.#steerIdentity(watch, result, observed.identity, knobs.identityBurstFrames);
+    if (session.reference !== null) {
+      watch.identityBoost = steerIdentity(watch.identityBoost, result, observed.identity, {
+        threshold: session.policy.identity.matchThreshold,
+        burstFrames: knobs.identityBurstFrames,
+      });
+    }
     watch.faces = observed.faces;
     watch.similarity = observed.identity.similarity;
     for (const observation of observed.observations) {
@@ -261,29 +267,6 @@ export class Monitor {
       if (observation.type === 'talking') watch.speaking = observation.active;
       this.#report(watch, observation, () => this.#audioClip(watch));
     }
-  }
-
-  /**
-   * Identity under the cascade embeds on a cadence; when the verdict is still missing, or this
-   * frame's similarity falls on the other side of the threshold from it, the next frames are
-   * embedded too, so a swapped person is judged as fast as with every frame embedded.
-   */
-  #steerIdentity(
-    watch: Watch,
-    result: FrameAnalysis,
-    identity: { similarity: number | null; frame: number | null },
-    burst: number,
-  ): void {
-    if (watch.session.reference === null) return;
-    const threshold = watch.session.policy.identity.matchThreshold;
-    const single = result.faces.length === 1;
-    const undecided = single && identity.similarity === null;
-    const disagrees =
-      identity.frame !== null &&
-      identity.similarity !== null &&
-      identity.frame < threshold !== identity.similarity < threshold;
-    if (undecided || disagrees) watch.identityBoost = burst;
-    else if (result.stages.identity && watch.identityBoost > 0) watch.identityBoost -= 1;
   }
 
   #report(

@@ -1,0 +1,225 @@
+/**
+ * The per-stream cascade of the analysis engine, on the real engine (wasm) and real clips from
+ * ../shared/testdata: which models run on which frame, that the detector's view is the naive
+ * pipeline's, that a new face is embedded at once, and that the energy gate spares the VAD.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  AnalysisEngine,
+  cascadeTuning,
+  createObserverState,
+  defaultCascade,
+  defaultTuning,
+  ffmpegAvailable,
+  readVideoFrames,
+  type CascadePolicy,
+  type FrameAnalysis,
+  type FrameResult,
+  type RgbFrame,
+} from '../../server/analysis/index.js';
+import { createLogger, packageRoot } from '../../server/shared/index.js';
+
+const testdata = path.resolve(
+  process.env.VIGIL_TESTDATA ?? path.join(packageRoot(), '..', 'shared', 'testdata'),
+);
+let engine: AnalysisEngine;
+
+function analysed(result: FrameResult): FrameAnalysis {
+  if (result.dropped) throw new Error(`frame dropped (${result.reason})`);
+  return result;
+}
+
+/** Frames of a clip at 1 fps of its own 25 fps, stamped one second apart from `startAt`. */
+async function seconds(clip: string, indices: number[], startAt = 0): Promise<RgbFrame[]> {
+  const wanted = new Set(indices);
+  const list: RgbFrame[] = [];
+  for await (const frame of readVideoFrames(path.join(testdata, 'video', clip), {
+    to: Math.max(...indices) + 1,
+  })) {
+    if (wanted.has(frame.index)) list.push({ ...frame, at: startAt + list.length * 1000 });
+  }
+  return list;
+}
+
+beforeAll(async () => {
+  if (!fs.existsSync(path.join(testdata, 'video', 'INDEX.md'))) {
+    throw new Error(`test data missing at ${testdata}: these tests need ../shared/testdata`);
+  }
+  if (!ffmpegAvailable() || spawnSync('espeak-ng', ['--version']).status !== 0) {
+    throw new Error('these tests need ffmpeg and espeak-ng: apt-get install -y ffmpeg espeak-ng');
+  }
+  engine = await AnalysisEngine.create({ backend: 'wasm', threads: 1, logger: createLogger('silent') });
+});
+
+afterAll(async () => {
+  await engine?.close();
+});
+
+describe('cascade', () => {
+  const cascade: CascadePolicy = { ...defaultCascade };
+
+  it('runs identity, anti-spoofing and objects on their cadences while the face stays, and the detector on every frame', async () => {
+    // Foreman, seconds 0-6 (frames 0..150, face present throughout, a handheld camera).
+    const clip = await seconds('foreman_cif_299f.mp4', [0, 25, 50, 75, 100, 125, 150, 175]);
+    const results: FrameAnalysis[] = [];
+    for (const frame of clip) {
+      results.push(
+        analysed(await engine.analyseFrame('cadence', frame, { cascade: { ...cascade, sceneChange: 1 } })),
+      );
+    }
+    expect(results.map((r) => r.faces.length)).toEqual([1, 1, 1, 1, 1, 1, 1, 1]);
+    // First frame: everything; the burst of identity frames (0-2 s), then 5 s after the last.
+    expect(results.map((r) => r.stages.identity)).toEqual([
+      true,
+      true,
+      true,
+      false,
+      false,
+      false,
+      false,
+      true,
+    ]);
+    // Anti-spoofing: on the first frame, then not before 10 s.
+    const once = [true, false, false, false, false, false, false, false];
+    expect(results.map((r) => r.stages.antispoof)).toEqual(once);
+    expect(results.map((r) => r.faces[0]?.real !== null)).toEqual(once);
+    // Objects every 3 s (scene changes switched off here).
+    expect(results.map((r) => r.stages.objects)).toEqual([
+      true,
+      false,
+      false,
+      true,
+      false,
+      false,
+      true,
+      false,
+    ]);
+    expect(results.map((r) => r.objects !== null)).toEqual(results.map((r) => r.stages.objects));
+    expect(results[1]?.stages.change).toBeGreaterThan(0);
+    // Work skipped shows in the timings.
+    expect(results[1]?.timings.objectsMs).toBe(0);
+    expect(results[0]?.timings.objectsMs).toBeGreaterThan(0);
+  });
+
+  it('sees the same faces as the naive pipeline on the same frames', async () => {
+    const clip = await seconds('foreman_cif_299f.mp4', [150, 175, 200, 225]);
+    for (const frame of clip) {
+      const naive = analysed(await engine.analyseFrame('same-naive', frame));
+      const cascaded = analysed(await engine.analyseFrame('same-cascade', frame, { cascade }));
+      // Naive: every model on every frame (the object model every `objectInterval`-th, as before).
+      expect(naive.stages).toMatchObject({ identity: naive.faces.length > 0, trackChanged: false });
+      expect(naive.stages.antispoof).toBe(naive.faces.length > 0);
+      expect(cascaded.faces.map((f) => f.box)).toEqual(naive.faces.map((f) => f.box));
+      expect(cascaded.faces.map((f) => f.yaw)).toEqual(naive.faces.map((f) => f.yaw));
+      expect(cascaded.faces.map((f) => f.eyeOpenness)).toEqual(naive.faces.map((f) => f.eyeOpenness));
+    }
+  });
+
+  it('embeds at once when the face track changes: a face back after an absence, a second person', async () => {
+    // Foreman at 6 s (face), then 9 s and 10 s (gone), then the two-person call, then a face again.
+    const present = await seconds('foreman_cif_299f.mp4', [150, 225, 250]);
+    const [two] = await seconds('cisco_vt_2people_320x192_9f.mp4', [0], 3000);
+    const [back] = await seconds('foreman_cif_299f.mp4', [25], 4000);
+    const policy = { ...cascade, sceneChange: 1 };
+    const run = async (frame: RgbFrame | undefined) =>
+      analysed(await engine.analyseFrame('track', frame!, { cascade: policy }));
+    const first = await run(present[0]);
+    expect(first.stages).toMatchObject({ identity: true, trackChanged: true });
+    const gone = await run(present[1]);
+    expect(gone.faces).toHaveLength(0);
+    expect(gone.stages.identity).toBe(false);
+    await run(present[2]);
+    const pair = await run(two);
+    expect(pair.faces.length).toBeGreaterThanOrEqual(2);
+    expect(pair.stages).toMatchObject({ trackChanged: true, identity: true });
+    expect(pair.faces[0]?.embedding).toHaveLength(128);
+    expect(pair.stages.antispoof).toBe(false);
+    // The face back after the call: a change again, embedded at once; anti-spoofing follows on
+    // the frame after a change (it runs inside the detector pass, before the change is known).
+    const again = await run(back);
+    expect(again.stages).toMatchObject({ trackChanged: true, identity: true, antispoof: true });
+    const next = await run({ ...back!, at: 5000 });
+    expect(next.stages).toMatchObject({ trackChanged: false, antispoof: false });
+  });
+
+  it('runs the object model when the scene changes, not only on its cadence', async () => {
+    const [face] = await seconds('foreman_cif_299f.mp4', [0]);
+    const [room] = await seconds('foreman_cif_299f.mp4', [275], 1000);
+    const [same] = await seconds('foreman_cif_299f.mp4', [275], 2000);
+    const policy = { ...cascade, objectsEveryMs: 60_000 };
+    expect(analysed(await engine.analyseFrame('scene', face!, { cascade: policy })).stages.objects).toBe(
+      true,
+    );
+    const changed = analysed(await engine.analyseFrame('scene', room!, { cascade: policy }));
+    expect(changed.stages.change).toBeGreaterThanOrEqual(policy.sceneChange);
+    expect(changed.stages.objects).toBe(true);
+    expect(changed.objects).not.toBeNull();
+    const still = analysed(await engine.analyseFrame('scene', same!, { cascade: policy }));
+    expect(still.stages.change).toBe(0);
+    expect(still.stages.objects).toBe(false);
+    // The caller can always switch a model off, and force identity on.
+    const forced = analysed(
+      await engine.analyseFrame(
+        'scene',
+        { ...face!, at: 3000 },
+        { cascade: policy, objects: false, forceIdentity: true },
+      ),
+    );
+    expect(forced.stages).toMatchObject({ objects: false, identity: true });
+  });
+
+  it('keeps per-stream state apart: a second stream starts with the full set', async () => {
+    const [frame] = await seconds('foreman_cif_299f.mp4', [50]);
+    await engine.analyseFrame('stream-a', frame!, { cascade });
+    const a = analysed(await engine.analyseFrame('stream-a', { ...frame!, at: 1000 }, { cascade }));
+    const b = analysed(await engine.analyseFrame('stream-b', { ...frame!, at: 1000 }, { cascade }));
+    expect(a.stages).toMatchObject({ objects: false, antispoof: false, trackChanged: false });
+    expect(b.stages).toMatchObject({ objects: true, antispoof: true, identity: true, trackChanged: true });
+  });
+
+  it('stretches the smoothing windows to the cadences', () => {
+    const tuning = cascadeTuning({ ...cascade, objectsEveryMs: 3000, antispoofEveryMs: 10_000 });
+    expect(tuning.phoneWindowMs).toBe(7500);
+    expect(tuning.spoofWindowMs).toBe(35_000);
+    expect(tuning.identityMaxAgeMs).toBeGreaterThanOrEqual(defaultTuning.identityFrames * 5000);
+    expect(createObserverState({ tuning }).tuning.phoneWindowMs).toBe(7500);
+  });
+});
+
+describe('audio energy gate', () => {
+  it('answers silence without the voice model and still hears speech', async () => {
+    const wav = path.join(os.tmpdir(), `vigil-cascade-${process.pid}.wav`);
+    const out = spawnSync('espeak-ng', ['-w', wav, 'Question four is about photosynthesis.']);
+    expect(out.status).toBe(0);
+    const raw = spawnSync('ffmpeg', [
+      '-v',
+      'error',
+      '-i',
+      wav,
+      '-ar',
+      '16000',
+      '-ac',
+      '1',
+      '-f',
+      's16le',
+      '-',
+    ]);
+    fs.rmSync(wav, { force: true });
+    const bytes = raw.stdout;
+    const speech = new Int16Array(bytes.buffer, bytes.byteOffset, Math.floor(bytes.length / 2));
+    const before = engine.stats().audioGated;
+    const quiet = await engine.analyseAudio('gate', new Int16Array(16_000), 0, { gateDbfs: -50 });
+    if (quiet.dropped) throw new Error('dropped');
+    expect(quiet).toMatchObject({ gated: true, frames: 0, speechRatio: 0 });
+    expect(engine.stats().audioGated).toBe(before + 1);
+    const talk = await engine.analyseAudio('gate', speech, 1000, { gateDbfs: -50 });
+    if (talk.dropped) throw new Error('dropped');
+    expect(talk.gated).toBe(false);
+    expect(talk.frames).toBeGreaterThan(0);
+    expect(talk.speechRatio).toBeGreaterThan(0.3);
+  });
+});

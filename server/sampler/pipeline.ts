@@ -160,6 +160,7 @@ export class DecoderPipeline extends EventEmitter<PipelineEvents> {
         const tail = stderrTail.slice(-3).join(' | ');
         throw new Error(`ffmpeg ${bound === 'exited' ? 'exited' : 'did not bind its port'}: ${tail}`);
       }
+      await preferLayers(consumer, options.fps);
       await consumer.resume();
       if (options.kind === 'video') await consumer.requestKeyFrame();
       return pipeline;
@@ -267,6 +268,28 @@ async function openTransport(
     }
   }
 }
+
+/**
+ * Decode only what is analysed: of a simulcast camera, the top spatial layer (the page's top
+ * layer is the 640x480 the analysis works at; the lower one is half that) and, at monitoring
+ * rates, only the base temporal layer — a quarter of the camera's frame rate with Chrome's
+ * default L1T3, still several frames per sampled one — so ffmpeg decodes a quarter of the
+ * frames. Liveness challenges (10/s) keep every temporal layer. Set before the first resume,
+ * so it costs no extra keyframe request.
+ */
+async function preferLayers(consumer: types.Consumer, fps: number | undefined): Promise<void> {
+  if (fps === undefined || consumer.type !== 'simulcast') return;
+  const mode = /^L(\d+)T(\d+)/.exec(consumer.rtpParameters.encodings?.[0]?.scalabilityMode ?? '');
+  const spatial = Math.max(1, Number(mode?.[1] ?? 1));
+  const temporal = Math.max(1, Number(mode?.[2] ?? 1));
+  await consumer.setPreferredLayers({
+    spatialLayer: spatial - 1,
+    temporalLayer: fps <= baseLayerMaxFps ? 0 : temporal - 1,
+  });
+}
+
+/** Sampling rates the base temporal layer serves (it runs at about 6/s from a 24/s camera). */
+const baseLayerMaxFps = 3;
 
 /** What the tap asks for: the router's codecs of this kind, stripped of RTX, feedback and extensions. */
 function tapCapabilities(router: types.Router, kind: TapKind): types.RtpCapabilities {

@@ -3,10 +3,14 @@ import { applySessionAction, isFinal, listSessionsOfExam, loadExam } from '../pr
 import { AppError } from '../shared/index.js';
 import { examRoom } from './candidate.js';
 import type { RealtimeDeps } from './deps.js';
-import { handler, serveRequests, type HandlerTable } from './handle.js';
+import { EventBudget, handler, serveRequests, type HandlerTable } from './handle.js';
 import type { ProctorSocket } from './namespaces.js';
 import { schemas, type ProctorToServerEvents } from './protocol.js';
 import { socketAuth } from './socket-auth.js';
+
+/** Per proctor socket: room for every tile of a full exam grid to consume, resume and pause. */
+const proctorBurst = 600;
+const proctorPerSecond = 100;
 
 /** `/proctor`: dashboards watch exams, receive their streams and act on sessions. */
 export function registerProctorNamespace(deps: RealtimeDeps): void {
@@ -111,6 +115,7 @@ export function registerProctorNamespace(deps: RealtimeDeps): void {
         applySessionAction(context.db, context.events, principal, sessionId, { action, message }),
       ),
     };
-    serveRequests(socket, requests, log);
+    // A dashboard opening on a 100-candidate exam sends a few requests per tile at once.
+    serveRequests(socket, requests, log, new EventBudget(proctorBurst, proctorPerSecond));
   });
 }

@@ -324,10 +324,13 @@ export class Dashboard {
     entry.videoProducerId = producer.id;
     if (previous) subscriber.release(previous);
     try {
-      await subscriber.consume(producer.id, (track) => entry.tile.showVideo(track));
-      entry.tile.setVideoPaused(producer.paused);
       // A tile off screen (scrolled away, another page) costs neither side any video.
-      if (!this.#grid.isVisible(entry.session.id)) subscriber.pauseLocally(producer.id);
+      await subscriber.consume(producer.id, (track) => entry.tile.showVideo(track), {
+        paused: !this.#grid.isVisible(entry.session.id),
+      });
+      entry.tile.setVideoPaused(producer.paused);
+      // It may have left or come into view while the consumer was being made.
+      this.#visibilityChanged(entry.session.id, this.#grid.isVisible(entry.session.id));
     } catch (err) {
       if (subscriber.closed || entry.videoProducerId !== producer.id) return;
       entry.videoProducerId = null;

@@ -43,11 +43,15 @@ export class Subscriber {
    * Consume a producer and resume it once the caller attached the track (the server creates
    * consumers paused so no keyframe is wasted before the video element exists).
    */
-  consume(producerId: string, attach: (track: MediaStreamTrack) => void): Promise<ms.Consumer> {
+  consume(
+    producerId: string,
+    attach: (track: MediaStreamTrack) => void,
+    { paused = false }: { paused?: boolean } = {},
+  ): Promise<ms.Consumer> {
     const existing = this.#consumers.get(producerId);
     if (existing && !existing.closed) {
       // Paused on both sides (Listen off, tile off screen): resume both.
-      this.resumeLocally(producerId);
+      if (!paused) this.resumeLocally(producerId);
       attach(existing.track);
       return Promise.resolve(existing);
     }
@@ -58,7 +62,9 @@ export class Subscriber {
     }
     return pending.then(async (consumer) => {
       attach(consumer.track);
-      await request(this.#socket, 'media:resume', { consumerId: consumer.id });
+      // A tile off screen keeps its consumer paused (as the server created it) until it shows.
+      if (paused) consumer.pause();
+      else await request(this.#socket, 'media:resume', { consumerId: consumer.id });
       // Grid tiles are small: ask for the low simulcast layer and spare the candidate's uplink.
       if (consumer.kind === 'video')
         await request(this.#socket, 'media:setLayers', { consumerId: consumer.id, spatialLayer: 0 });
@@ -69,7 +75,7 @@ export class Subscriber {
   /** Stop a consumer but keep it for a quick resume (Listen off); the server stops sending too. */
   pauseLocally(producerId: string): void {
     const consumer = this.#consumers.get(producerId);
-    if (!consumer || consumer.closed) return;
+    if (!consumer || consumer.closed || consumer.paused) return;
     consumer.pause();
     bestEffort(request(this.#socket, 'media:pause', { consumerId: consumer.id }), 'media:pause');
   }

@@ -1,4 +1,5 @@
 import { clientSignals, type Database, type ViolationType } from '../db/index.js';
+import { assertSessionOpen } from './session-guard.js';
 import type { Policy } from './policy.js';
 
 export type ClientSignalType =
@@ -11,7 +12,11 @@ export type ClientSignalType =
   | 'copy_paste'
   | 'multiple_displays';
 
-/** Stores a browser signal once per (session, seq); a re-sent signal reports `duplicate`. */
+/**
+ * Stores a browser signal once per (session, seq); a re-sent signal reports `duplicate`. The
+ * stored session status decides, under a share lock on its row (whatever a node cached): once
+ * the session ended, nothing more is recorded (409 `session_ended`).
+ */
 export async function recordClientSignal(
   db: Database,
   signal: {
@@ -23,12 +28,15 @@ export async function recordClientSignal(
     details?: Record<string, unknown>;
   },
 ): Promise<{ duplicate: boolean }> {
-  const inserted = await db
-    .insert(clientSignals)
-    .values({ ...signal, details: signal.details ?? {} })
-    .onConflictDoNothing({ target: [clientSignals.sessionId, clientSignals.seq] })
-    .returning({ id: clientSignals.id });
-  return { duplicate: inserted.length === 0 };
+  return db.transaction(async (tx) => {
+    await assertSessionOpen(tx, signal);
+    const inserted = await tx
+      .insert(clientSignals)
+      .values({ ...signal, details: signal.details ?? {} })
+      .onConflictDoNothing({ target: [clientSignals.sessionId, clientSignals.seq] })
+      .returning({ id: clientSignals.id });
+    return { duplicate: inserted.length === 0 };
+  });
 }
 
 export interface SignalEffect {

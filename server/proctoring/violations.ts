@@ -3,6 +3,7 @@ import { appendAudit } from '../audit/index.js';
 import {
   defaultSeverityByViolationType,
   evidence,
+  sessions,
   violations,
   type Database,
   type Severity,
@@ -11,6 +12,7 @@ import {
 } from '../db/index.js';
 import { notFound } from '../shared/index.js';
 import type { ProctoringEvents } from './events.js';
+import { assertSessionOpen } from './session-guard.js';
 import { violationView, type ViolationView } from './views.js';
 
 /** How much one violation (at confidence 1) adds to the 0..100 suspicion score. */
@@ -115,6 +117,8 @@ export async function openViolation(
   input: OpenViolationInput,
 ): Promise<ViolationView> {
   const view = await db.transaction(async (tx) => {
+    // No violation starts in (or outlives) a session that already ended.
+    await assertSessionOpen(tx, input);
     const [row] = await tx
       .insert(violations)
       .values({
@@ -167,9 +171,18 @@ export async function closeViolation(
   ref: { tenantId: string; examId: string; violationId: string; endedAt?: Date },
 ): Promise<ViolationView> {
   const result = await db.transaction(async (tx) => {
+    // Share-lock the session: a close racing the session's end cannot end after it.
+    const [owner] = await tx
+      .select({ endedAt: sessions.endedAt })
+      .from(sessions)
+      .innerJoin(violations, eq(violations.sessionId, sessions.id))
+      .where(and(eq(violations.id, ref.violationId), eq(violations.tenantId, ref.tenantId)))
+      .for('share', { of: sessions });
+    let endedAt = ref.endedAt ?? new Date();
+    if (owner?.endedAt && owner.endedAt < endedAt) endedAt = owner.endedAt;
     const [row] = await tx
       .update(violations)
-      .set({ endedAt: ref.endedAt ?? new Date() })
+      .set({ endedAt })
       .where(
         and(
           eq(violations.id, ref.violationId),

@@ -189,8 +189,13 @@ export interface ServerToProctorEvents {
   'media:reconnect': (payload: { reason: string }) => void;
 }
 
-/** Between nodes (socket.io redis adapter `serverSideEmit`): none yet; events travel as room broadcasts. */
-export type InterServerEvents = Record<string, never>;
+/**
+ * Between nodes (socket.io redis adapter `serverSideEmit`); everything else travels as room
+ * broadcasts. A status change reaches every node, so none keeps serving a session another ended.
+ */
+export interface InterServerEvents {
+  'session:status': (event: SessionRef & { tenantId: string; status: SessionStatus }) => void;
+}
 
 /** The data an event's ack carries: the `T` of its `AckCallback<T>`. */
 export type AckData<Listener> = Listener extends (payload: never, ack: AckCallback<infer T>) => void

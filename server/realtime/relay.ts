@@ -3,6 +3,7 @@ import type { ProducerRef, ProducerState } from '../media/index.js';
 import { isFinal, type ProctoringEventMap } from '../proctoring/index.js';
 import { examRoom, sessionRoom } from './candidate.js';
 import type { RealtimeDeps } from './deps.js';
+import type { InterServerEvents } from './protocol.js';
 
 /** Candidates see their ended session's status before their socket is closed. */
 const endedSessionGraceMs = 1000;
@@ -16,8 +17,23 @@ export function relayProctoringEvents(deps: RealtimeDeps): () => void {
   const { candidates, proctors } = deps.namespaces;
   const { events } = context;
 
+  // This node's own status changes are told to the other nodes (Redis), which drop or update
+  // their cached status and forget the session's rule state when it ended.
+  const shared = context.config.redisUrl !== undefined;
+  // Pending disconnects of ended sessions; cancelled on shutdown (the Redis clients go with it).
+  const graceTimers = new Set<NodeJS.Timeout>();
+  const onPeerStatus: InterServerEvents['session:status'] = (event) => {
+    sessions.updateStatus(event.sessionId, event.status);
+    if (isFinal(event.status)) void rules.endSession(event);
+  };
+  if (shared) candidates.on('session:status', onPeerStatus);
+
   const onStatus = (event: ProctoringEventMap['session:status'][0]) => {
     sessions.updateStatus(event.sessionId, event.status);
+    if (shared) {
+      const { tenantId, examId, sessionId, status } = event;
+      candidates.serverSideEmit('session:status', { tenantId, examId, sessionId, status });
+    }
     const ref = { sessionId: event.sessionId, examId: event.examId };
     candidates.to(sessionRoom(event.sessionId)).emit('session:status', { ...ref, status: event.status });
     proctors
@@ -25,10 +41,11 @@ export function relayProctoringEvents(deps: RealtimeDeps): () => void {
       .emit('session:status', { ...ref, status: event.status, flagged: event.flagged });
     if (isFinal(event.status)) {
       void rules.endSession(event);
-      setTimeout(
-        () => candidates.in(sessionRoom(event.sessionId)).disconnectSockets(true),
-        endedSessionGraceMs,
-      ).unref();
+      const timer = setTimeout(() => {
+        graceTimers.delete(timer);
+        candidates.in(sessionRoom(event.sessionId)).disconnectSockets(true);
+      }, endedSessionGraceMs).unref();
+      graceTimers.add(timer);
     }
   };
   const onMessage = (event: ProctoringEventMap['proctor:message'][0]) => {
@@ -132,7 +149,12 @@ export function relayProctoringEvents(deps: RealtimeDeps): () => void {
     listen(media, 'producer:closed', onProducerClosed),
     listen(media, 'peers:reset', onPeersReset),
   ];
-  return () => unsubscribe.forEach((stop) => stop());
+  return () => {
+    unsubscribe.forEach((stop) => stop());
+    candidates.off('session:status', onPeerStatus);
+    for (const timer of graceTimers) clearTimeout(timer);
+    graceTimers.clear();
+  };
 }
 
 /** Subscribes and returns the matching unsubscribe. */

@@ -24,9 +24,12 @@ export class SessionDirectory {
     this.#db = db;
   }
 
+  /**
+   * The session as stored now (a handshake must never trust a cached status: another node may
+   * have ended or paused it). The cached entry, shared by this node's sockets of the session, is
+   * refreshed in place.
+   */
   async get(tenantId: string, sessionId: string): Promise<CandidateSession | undefined> {
-    const cached = this.#cache.get(sessionId);
-    if (cached && cached.tenantId === tenantId) return cached;
     const [row] = await this.#db
       .select({ session: sessions, policy: exams.policy, reference: candidates.referenceEmbedding })
       .from(sessions)
@@ -34,7 +37,7 @@ export class SessionDirectory {
       .innerJoin(candidates, eq(candidates.id, sessions.candidateId))
       .where(and(eq(sessions.id, sessionId), eq(sessions.tenantId, tenantId)));
     if (!row) return undefined;
-    const entry: CandidateSession = {
+    const fresh: CandidateSession = {
       tenantId,
       examId: row.session.examId,
       sessionId,
@@ -43,7 +46,10 @@ export class SessionDirectory {
       status: row.session.status,
       policy: row.policy as Policy,
     };
-    if (!isFinal(entry.status)) this.#cache.set(sessionId, entry);
+    const cached = this.#cache.get(sessionId);
+    const entry = cached && cached.tenantId === tenantId ? Object.assign(cached, fresh) : fresh;
+    if (isFinal(entry.status)) this.#cache.delete(sessionId);
+    else this.#cache.set(sessionId, entry);
     return entry;
   }
 
@@ -54,7 +60,7 @@ export class SessionDirectory {
 
   updateStatus(sessionId: string, status: SessionView['status']): void {
     const entry = this.#cache.get(sessionId);
-    if (!entry) return;
+    if (!entry || entry.status === status) return;
     entry.status = status;
     if (isFinal(status)) this.#cache.delete(sessionId);
   }

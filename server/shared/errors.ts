@@ -14,6 +14,10 @@ export const errorCodes = {
   conflict: 409,
   invalid_transition: 409,
   session_exists: 409,
+  /** The session is completed, terminated or failed: nothing more can be recorded for it. */
+  session_ended: 409,
+  /** The request does not fit the object's current state (e.g. a transport connected twice). */
+  invalid_state: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   no_face: 422,

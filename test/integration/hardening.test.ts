@@ -1,0 +1,103 @@
+/**
+ * Issue 9: the defects an adversarial pass found, each pinned by a test against the real parts
+ * (both storage legs where the defect is about storage).
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { backends } from '../support/backends.js';
+import { seedSession, startTestApp, type TestApp } from '../support/app.js';
+import { connect, nextEvent, request, type ClientSocket } from '../support/sockets.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe.each(backends())('hardening (issue 9) on $name', (backend) => {
+  let test: TestApp;
+  let tenant: { apiKey: string; tenantId: string };
+  const sockets: ClientSocket[] = [];
+  const open = async (url: string, namespace: '/candidate' | '/proctor', token: string) => {
+    const socket = await connect(url, namespace, token);
+    sockets.push(socket);
+    return socket;
+  };
+  const action = (sessionId: string, body: Record<string, unknown>, app = test) =>
+    app.request<any>('POST', `/api/v1/sessions/${sessionId}/actions`, { key: tenant.apiKey, body });
+  const violationsOf = async (sessionId: string) =>
+    (await test.request<any[]>('GET', `/api/v1/sessions/${sessionId}/violations`, { key: tenant.apiKey }))
+      .body;
+
+  beforeAll(async () => {
+    test = await startTestApp(backend, {}, { media: true });
+    tenant = await test.createTenant();
+  });
+  afterEach(() => {
+    for (const socket of sockets.splice(0)) socket.close();
+  });
+  afterAll(() => test?.close());
+
+  describe('defect 1: a status change reaches every node', () => {
+    let other: TestApp | undefined;
+    beforeAll(async () => {
+      // Two nodes need a shared database and Redis: the PostgreSQL + Redis leg only.
+      if (backend.databaseUrl && backend.redisUrl) other = await startTestApp(backend, {}, { media: true });
+    });
+    afterAll(() => other?.close());
+
+    it('refuses a reconnect to node A after node B terminated the session, and A knows of a pause', async (context) => {
+      if (!other) return context.skip();
+      const paused = await seedSession(test, tenant.apiKey);
+      const first = await open(test.url, '/candidate', paused.candidateToken);
+      expect((await nextEvent<any>(first, 'session:status')).status).toBe('in_progress');
+      expect((await action(paused.id, { action: 'pause' }, other)).status).toBe(200);
+      // Node A learns of B's pause: a new page on A is told `paused`, not the stale `in_progress`.
+      first.close();
+      await sleep(300);
+      const again = await open(test.url, '/candidate', paused.candidateToken);
+      expect((await nextEvent<any>(again, 'session:status')).status).toBe('paused');
+
+      const ended = await seedSession(test, tenant.apiKey);
+      const candidate = await open(test.url, '/candidate', ended.candidateToken);
+      expect((await nextEvent<any>(candidate, 'session:status')).status).toBe('in_progress');
+      expect((await action(ended.id, { action: 'terminate' }, other)).status).toBe(200);
+      // Whatever the page still sends through A is refused by the stored status.
+      expect(
+        await request(candidate, 'client:signal', { type: 'copy_paste', at: new Date().toISOString(), seq: 1 }),
+      ).toMatchObject({ ok: false, error: { code: 'session_ended' } });
+      candidate.close();
+      await expect(open(test.url, '/candidate', ended.candidateToken)).rejects.toMatchObject({
+        message: 'session_ended',
+      });
+      expect(await violationsOf(ended.id)).toEqual([]);
+    });
+  });
+
+  describe('defect 2: nothing is recorded after the end', () => {
+    it('answers session_ended to signals sent after terminate, and no violation outlives the session', async () => {
+      const seeded = await seedSession(test, tenant.apiKey);
+      const candidate = await open(test.url, '/candidate', seeded.candidateToken);
+      expect((await nextEvent<any>(candidate, 'session:status')).status).toBe('in_progress');
+      // Signals racing the terminate, then signals after it (inside the 1 s grace).
+      const racing = [1, 2, 3].map((seq) =>
+        request(candidate, 'client:signal', {
+          type: seq === 2 ? 'copy_paste' : 'tab_hidden',
+          at: new Date().toISOString(),
+          seq,
+        }),
+      );
+      expect((await action(seeded.id, { action: 'terminate' })).status).toBe(200);
+      await Promise.all(racing);
+      const after = await Promise.all(
+        ['tab_hidden', 'copy_paste', 'window_blur'].map((type, index) =>
+          request(candidate, 'client:signal', { type, at: new Date().toISOString(), seq: 10 + index }),
+        ),
+      );
+      for (const ack of after) expect(ack).toMatchObject({ ok: false, error: { code: 'session_ended' } });
+      await sleep(500);
+      const session = await test.request<any>('GET', `/api/v1/sessions/${seeded.id}`, { key: tenant.apiKey });
+      const endedAt = Date.parse(session.body.endedAt);
+      for (const violation of await violationsOf(seeded.id)) {
+        expect(violation.endedAt).not.toBeNull();
+        expect(Date.parse(violation.startedAt)).toBeLessThanOrEqual(endedAt);
+        expect(Date.parse(violation.endedAt)).toBeLessThanOrEqual(endedAt);
+      }
+    });
+  });
+});

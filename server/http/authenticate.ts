@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import '../api/request.js'; // the request typing (principal, route auth) this hook fills in
 import type { ServiceContext } from '../app/context.js';
 import { recordAudit } from '../audit/index.js';
 import {
@@ -6,26 +7,9 @@ import {
   audienceOf,
   resolveApiKey,
   systemTenantId,
-  type Audience,
   type Principal,
 } from '../auth/index.js';
 import { AppError } from '../shared/index.js';
-
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    /** Who may call the route. Absent: public. */
-    auth?: readonly Audience[];
-  }
-  interface FastifyRequest {
-    principal: Principal | undefined;
-  }
-}
-
-/** The principal of an authenticated route (its hook has already run). */
-export function principalOf(request: FastifyRequest): Principal {
-  if (!request.principal) throw new AppError('unauthorized', 'authentication required');
-  return request.principal;
-}
 
 /**
  * Resolves `X-API-Key` or `Authorization: Bearer` before the body is parsed, enforces the

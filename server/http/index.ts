@@ -1,2 +1,1 @@
 export { createHttpApp } from './app.js';
-export { principalOf } from './authenticate.js';

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ServiceContext } from '../../app/context.js';
 import { listAudit, verifyAuditChain } from '../../audit/index.js';
-import { principalOf } from '../../http/index.js';
+import { principalOf } from '../request.js';
 import { auditQuery } from '../schemas.js';
 
 export const auditRoutes =

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { ServiceContext } from '../../app/context.js';
 import { storeEvidence } from '../../evidence/index.js';
-import { principalOf } from '../../http/index.js';
+import { principalOf } from '../request.js';
 import { eraseCandidate } from '../../privacy/index.js';
 import { getCandidate, loadCandidate, setCandidateReference } from '../../proctoring/index.js';
 import { AppError } from '../../shared/index.js';

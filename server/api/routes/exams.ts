@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ServiceContext } from '../../app/context.js';
-import { principalOf } from '../../http/index.js';
+import { principalOf } from '../request.js';
 import {
   createCandidate,
   createExam,

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { ServiceContext } from '../../app/context.js';
-import { principalOf } from '../../http/index.js';
+import { principalOf } from '../request.js';
 import { applySessionAction, getSession, listViolations } from '../../proctoring/index.js';
 import { idParams, sessionActionBody } from '../schemas.js';
 

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { ServiceContext } from '../../app/context.js';
 import { appendAudit } from '../../audit/index.js';
 import { actorOf } from '../../auth/index.js';
-import { principalOf } from '../../http/index.js';
+import { principalOf } from '../request.js';
 import { loadCandidate, loadExam, type Policy } from '../../proctoring/index.js';
 import { AppError } from '../../shared/index.js';
 import { verifyBody } from '../schemas.js';

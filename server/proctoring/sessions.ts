@@ -219,6 +219,15 @@ export async function applySessionAction(
   }
   if (input.action === 'flag' || input.action === 'warn') {
     await db.transaction(async (tx) => {
+      // Decided on the locked row: an action racing the session's end lands before it or is refused.
+      const [locked] = await tx
+        .select({ status: sessions.status })
+        .from(sessions)
+        .where(eq(sessions.id, session.id))
+        .for('update');
+      if (!locked || isFinal(locked.status)) {
+        throw new AppError('invalid_transition', `the session is already ${locked?.status ?? 'gone'}`);
+      }
       if (input.action === 'flag') {
         await tx
           .update(sessions)

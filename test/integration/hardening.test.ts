@@ -100,4 +100,28 @@ describe.each(backends())('hardening (issue 9) on $name', (backend) => {
       }
     });
   });
+  describe('defect 9: actions after the end', () => {
+    it('audits no warn or flag after the terminal transition; later actions get 409', async () => {
+      const seeded = await seedSession(test, tenant.apiKey);
+      const candidate = await open(test.url, '/candidate', seeded.candidateToken);
+      expect((await nextEvent<any>(candidate, 'session:status')).status).toBe('in_progress');
+      const kinds = ['warn', 'flag', 'warn', 'flag', 'pause', 'resume', 'warn', 'flag'];
+      const mixed = Array.from({ length: 30 }, (_, index) =>
+        index === 10 ? { action: 'terminate' } : { action: kinds[index % kinds.length], message: `m${index}` },
+      );
+      const answers = await Promise.all(mixed.map((body) => action(seeded.id, body)));
+      for (const answer of answers) expect([200, 409]).toContain(answer.status);
+      const audit = await test.request<any[]>('GET', '/api/v1/audit?limit=1000', { key: tenant.apiKey });
+      const ofSession = audit.body.filter((entry) => entry.target === seeded.id);
+      const terminal = ofSession.findIndex(
+        (entry) => entry.action === 'session.status' && entry.details.to === 'terminated',
+      );
+      expect(terminal).toBeGreaterThanOrEqual(0);
+      expect(ofSession.slice(terminal + 1).map((entry) => entry.action)).toEqual([]);
+      const flagged = await action(seeded.id, { action: 'flag' });
+      expect(flagged).toMatchObject({ status: 409, body: { error: { code: 'invalid_transition' } } });
+      const stored = await test.request<any>('GET', `/api/v1/sessions/${seeded.id}`, { key: tenant.apiKey });
+      expect(stored.body.status).toBe('terminated');
+    });
+  });
 });

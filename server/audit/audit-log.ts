@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { and, asc, eq, gt, sql } from 'drizzle-orm';
+import { and, asc, eq, gt } from 'drizzle-orm';
 import { auditHeads, auditLog, type Database } from '../db/index.js';
 import { notFound } from '../shared/index.js';
 import { entryHash, genesisHash, type AuditFields } from './chain.js';
@@ -171,13 +171,4 @@ export async function verifyAuditChain(
     return { ok: false, checked, ...(head.lastId ? { firstBrokenId: head.lastId } : {}) };
   }
   return { ok: true, checked };
-}
-
-/** Total entries of a tenant (for metrics and tests). */
-export async function countAudit(db: Database, tenantId: string): Promise<number> {
-  const [row] = await db
-    .select({ count: sql<number>`count(*)::int` })
-    .from(auditLog)
-    .where(eq(auditLog.tenantId, tenantId));
-  return row?.count ?? 0;
 }

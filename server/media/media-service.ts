@@ -109,10 +109,6 @@ export class MediaService extends EventEmitter<MediaEvents> {
     return peer;
   }
 
-  hasPeer(peerId: string): boolean {
-    return this.#peers.has(peerId);
-  }
-
   closePeer(peerId: string): void {
     const peer = this.#peers.get(peerId);
     if (!peer) return;

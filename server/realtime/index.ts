@@ -3,7 +3,7 @@ import { createAdapter } from '@socket.io/redis-adapter';
 import { Server } from 'socket.io';
 import type { ServiceContext } from '../app/context.js';
 import type { MediaService } from '../media/index.js';
-import type { Monitor } from '../monitoring/index.js';
+import { watchStreamConditions, type Monitor } from '../monitoring/index.js';
 import type { ViolationRules } from '../proctoring/index.js';
 import { createRedis } from '../redis/index.js';
 import { registerCandidateNamespace } from './candidate.js';
@@ -64,6 +64,13 @@ export function attachRealtime(options: {
   registerCandidateNamespace(deps);
   registerProctorNamespace(deps);
   const stopRelay = relayProctoringEvents(deps);
+  // Camera/mic conditions of the sessions this node serves (their pages' presence is known here).
+  const stopStreamConditions = watchStreamConditions({
+    media,
+    rules: options.rules,
+    session: (sessionId) => deps.sessions.peek(sessionId),
+    isConnected: (sessionId) => deps.presence.isConnected(sessionId),
+  });
 
   let closing: Promise<void> | undefined;
   return {
@@ -71,6 +78,7 @@ export function attachRealtime(options: {
     close() {
       closing ??= (async () => {
         stopRelay();
+        stopStreamConditions();
         // Not io.close(): that would also close the HTTP server, which Fastify owns.
         io.local.disconnectSockets(true);
         io.engine.close();

@@ -1,5 +1,5 @@
 import type { EventEmitter } from 'node:events';
-import type { ProducerRef, ProducerState } from '../media/index.js';
+import type { ProducerRef } from '../media/index.js';
 import { isFinal, type ProctoringEventMap } from '../proctoring/index.js';
 import { examRoom, sessionRoom } from './candidate.js';
 import type { RealtimeDeps } from './deps.js';
@@ -93,24 +93,11 @@ export function relayProctoringEvents(deps: RealtimeDeps): () => void {
       .emit('liveness:result', { passed: event.passed, details: event.details });
   };
 
-  // Media: proctors learn about streams; a stream that stops is camera_off / mic_off.
-  const onProducerNew = (ref: ProducerRef) => {
+  // Media: proctors learn about streams (the conditions they raise are monitoring's).
+  const onProducer = (ref: ProducerRef) => {
     proctors
       .to(examRoom(ref.examId))
       .emit('media:producer', { sessionId: ref.sessionId, examId: ref.examId, producer: ref.producer });
-    const session = sessions.peek(ref.sessionId);
-    if (session) rules.report(session, ref.producer.source === 'camera' ? 'camera_off' : 'mic_off', false);
-  };
-  const onProducerState = (ref: ProducerRef & { state: ProducerState }) => {
-    proctors
-      .to(examRoom(ref.examId))
-      .emit('media:producer', { sessionId: ref.sessionId, examId: ref.examId, producer: ref.producer });
-    const session = sessions.peek(ref.sessionId);
-    if (!session) return;
-    const off = ref.state === 'paused' || ref.state === 'stalled';
-    rules.report(session, ref.producer.source === 'camera' ? 'camera_off' : 'mic_off', off, {
-      details: { reason: ref.state },
-    });
   };
   const onProducerClosed = (ref: ProducerRef) => {
     proctors.to(examRoom(ref.examId)).emit('media:producerClosed', {
@@ -118,14 +105,6 @@ export function relayProctoringEvents(deps: RealtimeDeps): () => void {
       examId: ref.examId,
       producerId: ref.producer.id,
     });
-    const session = sessions.peek(ref.sessionId);
-    // A closed stream while the page is still connected is a camera/mic switched off;
-    // a page that left is connection_lost instead.
-    if (session && deps.presence.isConnected(ref.sessionId)) {
-      rules.report(session, ref.producer.source === 'camera' ? 'camera_off' : 'mic_off', true, {
-        details: { reason: 'closed' },
-      });
-    }
   };
   const onPeersReset = ({ peerIds, reason }: { peerIds: string[]; reason: string }) => {
     for (const peerId of peerIds) {
@@ -144,8 +123,8 @@ export function relayProctoringEvents(deps: RealtimeDeps): () => void {
     listen(events, 'guidance', onGuidance),
     listen(events, 'liveness:challenge', onChallenge),
     listen(events, 'liveness:result', onLivenessResult),
-    listen(media, 'producer:new', onProducerNew),
-    listen(media, 'producer:state', onProducerState),
+    listen(media, 'producer:new', onProducer),
+    listen(media, 'producer:state', onProducer),
     listen(media, 'producer:closed', onProducerClosed),
     listen(media, 'peers:reset', onPeersReset),
   ];

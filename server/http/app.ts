@@ -2,7 +2,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { ServiceContext } from '../app/context.js';
 import { restApi } from '../api/index.js';
-import { AppError } from '../shared/index.js';
+import { AppError, assertSafeText } from '../shared/index.js';
 import { registerAuthentication } from './authenticate.js';
 import { errorHandler, sendError } from './errors.js';
 import { registerHealth } from './health.js';
@@ -50,6 +50,13 @@ export async function createHttpApp(context: ServiceContext): Promise<FastifyIns
   // Per-address request budget for the API (health probes and metrics are not counted).
   app.addHook('onRequest', async (request) => {
     if (request.url.startsWith('/api/')) await context.rateLimiter.consumeRequest(`ip:${request.ip}`);
+  });
+
+  // NUL and lone surrogates cannot be stored (PostgreSQL refuses them): 400 at the edge, on both legs.
+  app.addHook('preValidation', async (request) => {
+    assertSafeText(request.params, 'path');
+    assertSafeText(request.query, 'query');
+    assertSafeText(request.body, 'body');
   });
 
   registerMetrics(app);

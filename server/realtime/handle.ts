@@ -1,6 +1,6 @@
 import type { Socket } from 'socket.io';
 import type { z } from 'zod';
-import { AppError, toAppError, type Logger } from '../shared/index.js';
+import { AppError, toAppError, unsafeTextIn, type Logger } from '../shared/index.js';
 import type { Ack, AckData } from './protocol.js';
 
 /** Token bucket per socket: a burst of `capacity` events, refilled at `perSecond`. */
@@ -52,6 +52,9 @@ export function handler<Schema extends z.ZodType, Result>(
   run: (payload: z.output<Schema>) => Promise<Result>,
 ): Handler<Result> {
   return async (payload, { event, logger }) => {
+    // NUL and lone surrogates cannot be stored (PostgreSQL refuses them): refused here, keys too.
+    const unsafe = unsafeTextIn(payload);
+    if (unsafe) return failure(new AppError('invalid_input', `invalid ${event} ${unsafe}`));
     const parsed = schema.safeParse(payload);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];

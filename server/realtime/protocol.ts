@@ -52,13 +52,20 @@ export const schemas = {
       'window_focus',
       'fullscreen_enter',
     ]),
-    at: z.iso.datetime({ offset: true }),
+    // A browser's clock, so only roughly trusted: from 2000 to a day ahead (PostgreSQL's range is wider).
+    at: z.iso.datetime({ offset: true }).refine((at) => {
+      const time = Date.parse(at);
+      return time >= Date.UTC(2000, 0, 1) && time <= Date.now() + 86_400_000;
+    }, 'at must be a time between 2000 and tomorrow'),
     seq: z
       .number()
       .int()
       .min(0)
       .max(2 ** 31 - 1),
-    details: z.record(z.string(), z.union([z.string().max(500), z.number(), z.boolean()])).optional(),
+    details: z
+      .record(z.string().max(100), z.union([z.string().max(500), z.number(), z.boolean()]))
+      .refine((details) => Object.keys(details).length <= 20, 'at most 20 details')
+      .optional(),
   }),
   watch: z.strictObject({ examId: z.uuid() }),
   sessionAction: z.strictObject({

@@ -5,3 +5,4 @@ export type { Logger } from './logger.js';
 export { canonicalJson } from './canonical-json.js';
 export { packageRoot } from './paths.js';
 export { runPeriodically } from './periodic.js';
+export { assertSafeText, unsafeTextIn } from './safe-text.js';

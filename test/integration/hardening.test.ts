@@ -124,4 +124,55 @@ describe.each(backends())('hardening (issue 9) on $name', (backend) => {
       expect(stored.body.status).toBe('terminated');
     });
   });
+  describe('defect 7: NUL and lone surrogates are invalid input at the edge', () => {
+    it.each([
+      ['a proctor token name', '/api/v1/proctor-tokens', { name: 'ab\ud800cd' }],
+      ['a proctor token name with NUL', '/api/v1/proctor-tokens', { name: 'a\u0000b' }],
+      ['a key', '/api/v1/proctor-tokens', { name: 'ok', ['\udc00']: 1 }],
+    ])('REST: %s → 400 invalid_input', async (_name, route, body) => {
+      const answer = await test.request<any>('POST', route, { key: tenant.apiKey, body });
+      expect(answer).toMatchObject({ status: 400, body: { error: { code: 'invalid_input' } } });
+    });
+
+    it('REST: a candidate externalId and an action message → 400, never 500', async () => {
+      const seeded = await seedSession(test, tenant.apiKey);
+      const candidate = await test.request<any>('POST', `/api/v1/exams/${seeded.examId}/candidates`, {
+        key: tenant.apiKey,
+        body: { externalId: 'x\ud800', name: 'Lone Surrogate' },
+      });
+      expect(candidate).toMatchObject({ status: 400, body: { error: { code: 'invalid_input' } } });
+      const warned = await action(seeded.id, { action: 'warn', message: 'x\u0000' });
+      expect(warned).toMatchObject({ status: 400, body: { error: { code: 'invalid_input' } } });
+    });
+
+    it('sockets: session:action messages and client:signal details, keys and times → invalid_input', async () => {
+      const seeded = await seedSession(test, tenant.apiKey);
+      const minted = await test.request<any>('POST', '/api/v1/proctor-tokens', {
+        key: tenant.apiKey,
+        body: { name: 'Proctor' },
+      });
+      const proctor = await open(test.url, '/proctor', minted.body.token);
+      expect(
+        await request(proctor, 'session:action', { sessionId: seeded.id, action: 'warn', message: 'x\u0000' }),
+      ).toMatchObject({ ok: false, error: { code: 'invalid_input' } });
+      const candidate = await open(test.url, '/candidate', seeded.candidateToken);
+      const at = new Date().toISOString();
+      const bad = [
+        { type: 'tab_hidden', at, seq: 1, details: { 'k\u0000': 'v' } },
+        { type: 'tab_hidden', at, seq: 2, details: { k: 'v\ud800' } },
+        { type: 'tab_hidden', at, seq: 3, details: { ['\udfff']: 1 } },
+        { type: 'tab_hidden', at: '0000-01-01T00:00:00Z', seq: 4 },
+      ];
+      for (const signal of bad) {
+        expect(await request(candidate, 'client:signal', signal)).toMatchObject({
+          ok: false,
+          error: { code: 'invalid_input' },
+        });
+      }
+      // A well-formed astral character (a surrogate pair) is fine.
+      expect(
+        await request(candidate, 'client:signal', { type: 'tab_hidden', at, seq: 5, details: { k: '\u{1F600}' } }),
+      ).toMatchObject({ ok: true });
+    });
+  });
 });

@@ -35,12 +35,14 @@ export async function createSession(
   const candidate = await loadCandidate(db, principal, candidateId);
   if (candidate.examId !== exam.id) throw notFound('candidate');
   const row = await db.transaction(async (tx) => {
-    // Lock the candidate row so two concurrent requests cannot both open a session.
-    await tx
+    // Lock the candidate row so two concurrent requests cannot both open a session; a candidate
+    // erased meanwhile is gone (404), not a failed insert.
+    const [locked] = await tx
       .select({ id: candidates.id })
       .from(candidates)
       .where(eq(candidates.id, candidate.id))
       .for('update');
+    if (!locked) throw notFound('candidate');
     const open = await tx
       .select({ id: sessions.id })
       .from(sessions)

@@ -175,4 +175,28 @@ describe.each(backends())('hardening (issue 9) on $name', (backend) => {
       ).toMatchObject({ ok: true });
     });
   });
+  describe('defect 8: erase vs create-session race', () => {
+    it('answers 404 (or 201 then 409 on the erase), never 500', async () => {
+      const exam = await test.request<any>('POST', '/api/v1/exams', {
+        key: tenant.apiKey,
+        body: { title: 'Race', durationMinutes: 30 },
+      });
+      for (let round = 0; round < 10; round += 1) {
+        const candidate = await test.request<any>('POST', `/api/v1/exams/${exam.body.id}/candidates`, {
+          key: tenant.apiKey,
+          body: { externalId: `race-${round}-${Date.now()}`, name: 'Racer' },
+        });
+        const [erased, created] = await Promise.all([
+          test.request<any>('DELETE', `/api/v1/candidates/${candidate.body.id}`, { key: tenant.apiKey }),
+          test.request<any>('POST', `/api/v1/exams/${exam.body.id}/sessions`, {
+            key: tenant.apiKey,
+            body: { candidateId: candidate.body.id },
+          }),
+        ]);
+        expect([201, 404]).toContain(created.status);
+        if (created.status === 404) expect(created.body.error.code).toBe('not_found');
+        expect([200, 204, 409]).toContain(erased.status);
+      }
+    });
+  });
 });

@@ -141,6 +141,10 @@ export class MediaService extends EventEmitter<MediaEvents> {
 
   async connectTransport(peerId: string, transportId: string, dtlsParameters: unknown): Promise<void> {
     const transport = this.peer(peerId).transport(transportId);
+    // Marked before the await, so a second call racing the first is refused too.
+    if (transport.appData.connectCalled)
+      throw new AppError('invalid_state', 'this transport is already connected');
+    transport.appData.connectCalled = true;
     await asInvalidInput(
       () => transport.connect({ dtlsParameters: dtlsParameters as types.DtlsParameters }),
       'DTLS parameters',
@@ -158,6 +162,7 @@ export class MediaService extends EventEmitter<MediaEvents> {
     if ((request.source === 'camera') !== (request.kind === 'video')) {
       throw new AppError('invalid_input', 'camera must be video and microphone audio');
     }
+    assertCodecsOfKind(request.kind, request.rtpParameters);
     const transport = peer.transport(request.transportId);
     // One producer per source: a re-produce after a reconnect replaces the old one.
     for (const existing of peer.producers.values()) {
@@ -205,6 +210,7 @@ export class MediaService extends EventEmitter<MediaEvents> {
     if ((request.source === 'camera') !== (request.kind === 'video')) {
       throw new AppError('invalid_input', 'camera must be video and microphone audio');
     }
+    assertCodecsOfKind(request.kind, request.rtpParameters);
     const room = await this.room(peer.identity.examId);
     const transport = await room.router.createPlainTransport({
       listenInfo: request.listenInfo,
@@ -430,6 +436,22 @@ export class MediaService extends EventEmitter<MediaEvents> {
       'media rebuilt after worker death',
     );
     if (peerIds.length > 0) this.emit('peers:reset', { peerIds, reason: 'media_worker_restarted' });
+  }
+}
+
+/** A producer's codecs must be of its kind (no `audio/opus` in a camera's `video` producer). */
+function assertCodecsOfKind(kind: 'audio' | 'video', rtpParameters: unknown): void {
+  const codecs = (rtpParameters as { codecs?: unknown } | null)?.codecs;
+  if (!Array.isArray(codecs) || codecs.length === 0)
+    throw new AppError('invalid_input', 'invalid RTP parameters: codecs are required');
+  for (const codec of codecs) {
+    const mimeType = (codec as { mimeType?: unknown } | null)?.mimeType;
+    if (typeof mimeType !== 'string' || !mimeType.toLowerCase().startsWith(`${kind}/`)) {
+      throw new AppError(
+        'invalid_input',
+        `invalid RTP parameters: a ${kind} producer cannot carry ${String(mimeType).slice(0, 40)}`,
+      );
+    }
   }
 }
 

@@ -5,7 +5,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { backends } from '../support/backends.js';
 import { seedSession, startTestApp, type TestApp } from '../support/app.js';
-import { connect, nextEvent, request, type ClientSocket } from '../support/sockets.js';
+import { connect, nextEvent, request, rtpParameters, type ClientSocket } from '../support/sockets.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -59,7 +59,11 @@ describe.each(backends())('hardening (issue 9) on $name', (backend) => {
       expect((await action(ended.id, { action: 'terminate' }, other)).status).toBe(200);
       // Whatever the page still sends through A is refused by the stored status.
       expect(
-        await request(candidate, 'client:signal', { type: 'copy_paste', at: new Date().toISOString(), seq: 1 }),
+        await request(candidate, 'client:signal', {
+          type: 'copy_paste',
+          at: new Date().toISOString(),
+          seq: 1,
+        }),
       ).toMatchObject({ ok: false, error: { code: 'session_ended' } });
       candidate.close();
       await expect(open(test.url, '/candidate', ended.candidateToken)).rejects.toMatchObject({
@@ -107,7 +111,9 @@ describe.each(backends())('hardening (issue 9) on $name', (backend) => {
       expect((await nextEvent<any>(candidate, 'session:status')).status).toBe('in_progress');
       const kinds = ['warn', 'flag', 'warn', 'flag', 'pause', 'resume', 'warn', 'flag'];
       const mixed = Array.from({ length: 30 }, (_, index) =>
-        index === 10 ? { action: 'terminate' } : { action: kinds[index % kinds.length], message: `m${index}` },
+        index === 10
+          ? { action: 'terminate' }
+          : { action: kinds[index % kinds.length], message: `m${index}` },
       );
       const answers = await Promise.all(mixed.map((body) => action(seeded.id, body)));
       for (const answer of answers) expect([200, 409]).toContain(answer.status);
@@ -153,7 +159,11 @@ describe.each(backends())('hardening (issue 9) on $name', (backend) => {
       });
       const proctor = await open(test.url, '/proctor', minted.body.token);
       expect(
-        await request(proctor, 'session:action', { sessionId: seeded.id, action: 'warn', message: 'x\u0000' }),
+        await request(proctor, 'session:action', {
+          sessionId: seeded.id,
+          action: 'warn',
+          message: 'x\u0000',
+        }),
       ).toMatchObject({ ok: false, error: { code: 'invalid_input' } });
       const candidate = await open(test.url, '/candidate', seeded.candidateToken);
       const at = new Date().toISOString();
@@ -171,7 +181,12 @@ describe.each(backends())('hardening (issue 9) on $name', (backend) => {
       }
       // A well-formed astral character (a surrogate pair) is fine.
       expect(
-        await request(candidate, 'client:signal', { type: 'tab_hidden', at, seq: 5, details: { k: '\u{1F600}' } }),
+        await request(candidate, 'client:signal', {
+          type: 'tab_hidden',
+          at,
+          seq: 5,
+          details: { k: '\u{1F600}' },
+        }),
       ).toMatchObject({ ok: true });
     });
   });
@@ -197,6 +212,65 @@ describe.each(backends())('hardening (issue 9) on $name', (backend) => {
         if (created.status === 404) expect(created.body.error.code).toBe('not_found');
         expect([200, 204, 409]).toContain(erased.status);
       }
+    });
+  });
+  describe('defects 12 and 14: media requests that do not fit', () => {
+    const dtlsParameters = {
+      role: 'client',
+      fingerprints: [{ algorithm: 'sha-256', value: Array.from({ length: 32 }, () => 'AB').join(':') }],
+    };
+
+    it('answers invalid_state to a second media:connectTransport, also when both race', async () => {
+      const seeded = await seedSession(test, tenant.apiKey);
+      const candidate = await open(test.url, '/candidate', seeded.candidateToken);
+      const created = await request<any>(candidate, 'media:createTransport', { direction: 'send' });
+      const transportId = created.ok ? created.data.id : '';
+      expect(await request(candidate, 'media:connectTransport', { transportId, dtlsParameters })).toEqual({
+        ok: true,
+        data: {},
+      });
+      expect(
+        await request(candidate, 'media:connectTransport', { transportId, dtlsParameters }),
+      ).toMatchObject({
+        ok: false,
+        error: { code: 'invalid_state' },
+      });
+      const other = await request<any>(candidate, 'media:createTransport', { direction: 'send' });
+      const otherId = other.ok ? other.data.id : '';
+      const racing = await Promise.all(
+        [1, 2].map(() =>
+          request(candidate, 'media:connectTransport', { transportId: otherId, dtlsParameters }),
+        ),
+      );
+      expect(racing.map((ack) => (ack.ok ? 'ok' : ack.error.code)).sort()).toEqual(['invalid_state', 'ok']);
+    });
+
+    it('refuses a producer whose codec is not of its kind', async () => {
+      const seeded = await seedSession(test, tenant.apiKey);
+      const candidate = await open(test.url, '/candidate', seeded.candidateToken);
+      const created = await request<any>(candidate, 'media:createTransport', { direction: 'send' });
+      const transportId = created.ok ? created.data.id : '';
+      for (const [kind, source, codecKind] of [
+        ['video', 'camera', 'audio'],
+        ['audio', 'microphone', 'video'],
+      ] as const) {
+        expect(
+          await request(candidate, 'media:produce', {
+            transportId,
+            kind,
+            source,
+            rtpParameters: rtpParameters(codecKind, 5000),
+          }),
+        ).toMatchObject({ ok: false, error: { code: 'invalid_input' } });
+      }
+      expect(
+        await request(candidate, 'media:produce', {
+          transportId,
+          kind: 'video',
+          source: 'camera',
+          rtpParameters: rtpParameters('video', 5001),
+        }),
+      ).toMatchObject({ ok: true });
     });
   });
 });

@@ -1,3 +1,4 @@
+import { and, eq, gt, inArray } from 'drizzle-orm';
 import { clientSignals, type Database, type ViolationType } from '../db/index.js';
 import { assertSessionOpen } from './session-guard.js';
 import type { Policy } from './policy.js';
@@ -27,16 +28,49 @@ export async function recordClientSignal(
     at: Date;
     details?: Record<string, unknown>;
   },
-): Promise<{ duplicate: boolean }> {
+): Promise<{ duplicate: boolean; stale?: true }> {
   return db.transaction(async (tx) => {
-    await assertSessionOpen(tx, signal);
+    // The session row is locked for update: one session's signals are decided one at a time.
+    await assertSessionOpen(tx, signal, 'update');
     const inserted = await tx
       .insert(clientSignals)
       .values({ ...signal, details: signal.details ?? {} })
       .onConflictDoNothing({ target: [clientSignals.sessionId, clientSignals.seq] })
       .returning({ id: clientSignals.id });
-    return { duplicate: inserted.length === 0 };
+    if (inserted.length === 0) return { duplicate: true };
+    // An older event arriving late (a lower seq than a stored one of the same condition) is
+    // kept for the record but changes nothing: the newer one already decided.
+    const [newer] = await tx
+      .select({ seq: clientSignals.seq })
+      .from(clientSignals)
+      .where(
+        and(
+          eq(clientSignals.sessionId, signal.sessionId),
+          inArray(clientSignals.type, [...signalFamily(signal.type)]),
+          gt(clientSignals.seq, signal.seq),
+        ),
+      )
+      .limit(1);
+    return newer ? { duplicate: false, stale: true } : { duplicate: false };
   });
+}
+
+/** The signals that set one condition on and off (a paste is its own, one-off). */
+function signalFamily(type: ClientSignalType): readonly ClientSignalType[] {
+  switch (type) {
+    case 'tab_hidden':
+    case 'tab_visible':
+      return ['tab_hidden', 'tab_visible'];
+    case 'window_blur':
+    case 'window_focus':
+      return ['window_blur', 'window_focus'];
+    case 'fullscreen_exit':
+    case 'fullscreen_enter':
+      return ['fullscreen_exit', 'fullscreen_enter'];
+    case 'copy_paste':
+    case 'multiple_displays':
+      return [type];
+  }
 }
 
 export interface SignalEffect {

@@ -110,7 +110,7 @@ export function registerCandidateNamespace(deps: RealtimeDeps): void {
           at: new Date(signal.at),
           details: signal.details,
         });
-        const effect = result.duplicate ? null : signalEffect(signal.type, session.policy);
+        const effect = result.duplicate || result.stale ? null : signalEffect(signal.type, session.policy);
         if (effect) {
           const observation = {
             source: 'client' as const,

@@ -273,4 +273,33 @@ describe.each(backends())('hardening (issue 9) on $name', (backend) => {
       ).toMatchObject({ ok: true });
     });
   });
+  describe('defect 10: older signals do not override newer ones', () => {
+    it('stores a late, lower-seq tab_visible but keeps the tab_hidden violation open', async () => {
+      const seeded = await seedSession(test, tenant.apiKey);
+      const candidate = await open(test.url, '/candidate', seeded.candidateToken);
+      expect((await nextEvent<any>(candidate, 'session:status')).status).toBe('in_progress');
+      const opened = nextEvent<any>(candidate, 'violation:opened', (v) => v.type === 'tab_hidden');
+      const at = new Date().toISOString();
+      expect(await request(candidate, 'client:signal', { type: 'tab_hidden', at, seq: 11 })).toEqual({
+        ok: true,
+        data: { duplicate: false },
+      });
+      await opened;
+      expect(await request(candidate, 'client:signal', { type: 'tab_visible', at, seq: 10 })).toEqual({
+        ok: true,
+        data: { duplicate: false, stale: true },
+      });
+      await sleep(300);
+      const [violation] = await violationsOf(seeded.id);
+      expect(violation).toMatchObject({ type: 'tab_hidden', endedAt: null });
+      // A newer tab_visible closes it.
+      const closed = nextEvent<any>(candidate, 'violation:closed', (v) => v.type === 'tab_hidden');
+      await request(candidate, 'client:signal', {
+        type: 'tab_visible',
+        at: new Date().toISOString(),
+        seq: 12,
+      });
+      expect((await closed).id).toBe(violation.id);
+    });
+  });
 });

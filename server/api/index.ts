@@ -5,6 +5,7 @@ import { authRoutes } from './routes/auth.js';
 import { candidateRoutes } from './routes/candidates.js';
 import { evidenceRoutes } from './routes/evidence.js';
 import { examRoutes } from './routes/exams.js';
+import { messageRoutes } from './routes/messages.js';
 import { proctorTokenRoutes } from './routes/proctor-tokens.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { verifyRoutes } from './routes/verify.js';
@@ -18,6 +19,7 @@ export const restApi =
       examRoutes,
       candidateRoutes,
       sessionRoutes,
+      messageRoutes,
       evidenceRoutes,
       proctorTokenRoutes,
       auditRoutes,

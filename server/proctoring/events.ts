@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { SessionStatus } from '../db/index.js';
+import type { MessageView } from './message-types.js';
 import type { SessionAction } from './session-state.js';
 import type { AnalysisTick, ViolationView } from './view-types.js';
 
@@ -27,6 +28,8 @@ export interface ProctoringEventMap {
   guidance: [SessionRef & { code: string; message: string }];
   'liveness:challenge': [SessionRef & { step: string; instruction: string; deadline: string }];
   'liveness:result': [SessionRef & { passed: boolean; details: Record<string, unknown> }];
+  /** A chat message (or raised hand) was stored: for the candidate and the exam's proctors. */
+  'chat:message': [SessionRef & MessageView];
 }
 
 export class ProctoringEvents extends EventEmitter<ProctoringEventMap> {}

@@ -32,3 +32,6 @@ export type { ClientSignalType, SignalEffect } from './signals.js';
 export { LivenessChallenge, livenessSteps, defaultChallengeTuning } from './liveness.js';
 export type { ChallengeFrame, ChallengeOutcome, ChallengePrompt, LivenessStep } from './liveness.js';
 export { completeOverdueSessions, scheduleDeadlines } from './deadlines.js';
+export { sendMessage, listMessages, addNote, listNotes } from './messages.js';
+export { messageText, defaultHelpText, maxMessageLength } from './message-text.js';
+export type { MessageView, NoteView } from './message-types.js';

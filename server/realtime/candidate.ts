@@ -1,13 +1,16 @@
 import { actorOf } from '../auth/index.js';
 import {
+  defaultHelpText,
   getSession,
   isFinal,
   recordClientSignal,
+  sendMessage,
   signalEffect,
   transitionSession,
 } from '../proctoring/index.js';
 import { AppError } from '../shared/index.js';
 import { turnCredentials } from '../media/index.js';
+import { ChatBudget } from './chat-budget.js';
 import type { RealtimeDeps } from './deps.js';
 import { handler, serveRequests, type HandlerTable } from './handle.js';
 import type { CandidateSocket } from './namespaces.js';
@@ -21,6 +24,7 @@ export const examRoom = (examId: string) => `exam:${examId}`;
 export function registerCandidateNamespace(deps: RealtimeDeps): void {
   const { context, media, rules, presence, sessions } = deps;
   const { candidates: namespace, proctors } = deps.namespaces;
+  const chatBudget = new ChatBudget();
 
   namespace.use(socketAuth(context.tokens, (principal) => principal.kind === 'candidate'));
   namespace.use((socket, next) => {
@@ -143,6 +147,11 @@ export function registerCandidateNamespace(deps: RealtimeDeps): void {
         if (!deps.monitor)
           throw new AppError('not_implemented', 'live analysis is not enabled on this server');
         return deps.monitor.startLiveness(session.sessionId);
+      }),
+      'chat:send': handler(schemas.candidateChat, async ({ text, kind }) => {
+        chatBudget.take(session.sessionId); // per session: reconnecting does not refill it
+        const input = { sessionId: session.sessionId, text: text ?? defaultHelpText, kind };
+        return sendMessage(context.db, context.events, principal, input);
       }),
     };
     serveRequests(socket, requests, log);

@@ -1,7 +1,14 @@
 import { turnCredentials } from '../media/index.js';
-import { applySessionAction, isFinal, listSessionsOfExam, loadExam } from '../proctoring/index.js';
+import {
+  applySessionAction,
+  isFinal,
+  listSessionsOfExam,
+  loadExam,
+  sendMessage,
+} from '../proctoring/index.js';
 import { AppError } from '../shared/index.js';
 import { examRoom } from './candidate.js';
+import { ChatBudget } from './chat-budget.js';
 import type { RealtimeDeps } from './deps.js';
 import { EventBudget, handler, serveRequests, type HandlerTable } from './handle.js';
 import type { ProctorSocket } from './namespaces.js';
@@ -16,6 +23,7 @@ const proctorPerSecond = 100;
 export function registerProctorNamespace(deps: RealtimeDeps): void {
   const { context, media, presence, sessions } = deps;
   const namespace = deps.namespaces.proctors;
+  const chatBudget = new ChatBudget();
 
   namespace.use(
     socketAuth(
@@ -114,6 +122,10 @@ export function registerProctorNamespace(deps: RealtimeDeps): void {
       'session:action': handler(schemas.sessionAction, async ({ sessionId, action, message }) =>
         applySessionAction(context.db, context.events, principal, sessionId, { action, message }),
       ),
+      'chat:send': handler(schemas.proctorChat, async ({ sessionId, text }) => {
+        chatBudget.take(`${socket.id}:${sessionId}`);
+        return sendMessage(context.db, context.events, principal, { sessionId, text });
+      }),
     };
     // A dashboard opening on a 100-candidate exam sends a few requests per tile at once.
     serveRequests(socket, requests, log, new EventBudget(proctorBurst, proctorPerSecond));

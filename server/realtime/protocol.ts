@@ -4,10 +4,12 @@
  */
 import { z } from 'zod';
 import type { SessionStatus } from '../db/schema/enums.js';
+import { messageText } from '../proctoring/message-text.js';
+import type { MessageView } from '../proctoring/message-types.js';
 import { sessionActions, type SessionAction } from '../proctoring/session-state.js';
 import type { AnalysisTick, SessionView, ViolationView } from '../proctoring/view-types.js';
 
-export type { AnalysisTick };
+export type { AnalysisTick, MessageView };
 
 // ---- acks ------------------------------------------------------------------------------------
 
@@ -73,6 +75,14 @@ export const schemas = {
     action: z.enum(sessionActions),
     message: z.string().trim().min(1).max(1000).optional(),
   }),
+  /** The candidate writes in their own session; `kind: 'help'` raises a hand (text optional). */
+  candidateChat: z
+    .strictObject({ text: messageText.optional(), kind: z.enum(['message', 'help']).optional() })
+    .refine((chat) => chat.kind === 'help' || chat.text !== undefined, {
+      path: ['text'],
+      message: 'text is required',
+    }),
+  proctorChat: z.strictObject({ sessionId: z.uuid(), text: messageText }),
 };
 
 export type CreateTransportRequest = z.input<typeof schemas.createTransport>;
@@ -80,6 +90,8 @@ export type ProduceRequest = z.input<typeof schemas.produce>;
 export type ConsumeRequest = z.input<typeof schemas.consume>;
 export type ClientSignal = z.input<typeof schemas.clientSignal>;
 export type SessionActionRequest = z.input<typeof schemas.sessionAction>;
+export type CandidateChatRequest = z.input<typeof schemas.candidateChat>;
+export type ProctorChatRequest = z.input<typeof schemas.proctorChat>;
 
 // ---- replies and pushes ----------------------------------------------------------------------
 
@@ -142,6 +154,8 @@ export interface CandidateToServerEvents {
   'liveness:start': (payload: unknown, ack: AckCallback<object>) => void;
   /** The candidate is done: the session becomes `completed`. */
   'session:finish': (payload: unknown, ack: AckCallback<{ status: SessionStatus }>) => void;
+  /** A message to the proctors, or a raised hand (`kind: 'help'`); acked with the stored message. */
+  'chat:send': (payload: CandidateChatRequest, ack: AckCallback<MessageView>) => void;
 }
 
 export interface ServerToCandidateEvents {
@@ -151,6 +165,7 @@ export interface ServerToCandidateEvents {
   'liveness:challenge': (payload: { step: string; instruction: string; deadline: string }) => void;
   'liveness:result': (payload: { passed: boolean; details: Record<string, unknown> }) => void;
   'proctor:message': (payload: ProctorMessage) => void;
+  'chat:message': (payload: MessageView) => void;
   guidance: (payload: { code: string; message: string }) => void;
   /** The media server restarted: drop transports and produce again. */
   'media:reconnect': (payload: { reason: string }) => void;
@@ -181,6 +196,8 @@ export interface ProctorToServerEvents {
   ) => void;
   'media:closeTransport': (payload: { transportId: string }, ack: AckCallback<object>) => void;
   'session:action': (payload: SessionActionRequest, ack: AckCallback<SessionView>) => void;
+  /** A message to one session's candidate; acked with the stored message. */
+  'chat:send': (payload: ProctorChatRequest, ack: AckCallback<MessageView>) => void;
 }
 
 export interface ServerToProctorEvents {
@@ -190,6 +207,8 @@ export interface ServerToProctorEvents {
   'violation:opened': (payload: ViolationView & { examId: string }) => void;
   'violation:closed': (payload: ViolationView & { examId: string }) => void;
   'analysis:tick': (payload: AnalysisTick) => void;
+  /** A message (or raised hand) in a session of a watched exam. */
+  'chat:message': (payload: MessageView) => void;
   /** A candidate's producer appeared or changed (consume it / show its state). */
   'media:producer': (payload: SessionRef & { producer: ProducerInfo }) => void;
   'media:producerClosed': (payload: SessionRef & { producerId: string }) => void;
@@ -237,6 +256,7 @@ export const candidateRequestEvents = everyEvent<CandidateToServerEvents>()([
   'client:signal',
   'liveness:start',
   'session:finish',
+  'chat:send',
 ]);
 
 export const proctorRequestEvents = everyEvent<ProctorToServerEvents>()([
@@ -252,4 +272,5 @@ export const proctorRequestEvents = everyEvent<ProctorToServerEvents>()([
   'media:setLayers',
   'media:closeTransport',
   'session:action',
+  'chat:send',
 ]);

@@ -56,6 +56,12 @@ export function relayProctoringEvents(deps: RealtimeDeps): () => void {
       at: event.at,
     });
   };
+  const onChat = (event: ProctoringEventMap['chat:message'][0]) => {
+    const { id, sessionId, from, kind, text, at } = event;
+    const message = { id, sessionId, from, kind, text, at };
+    candidates.to(sessionRoom(sessionId)).emit('chat:message', message);
+    proctors.to(examRoom(event.examId)).emit('chat:message', message);
+  };
   const onOpened = (event: ProctoringEventMap['violation:opened'][0]) => {
     candidates.to(sessionRoom(event.sessionId)).emit('violation:opened', event.violation);
     proctors
@@ -117,6 +123,7 @@ export function relayProctoringEvents(deps: RealtimeDeps): () => void {
   const unsubscribe = [
     listen(events, 'session:status', onStatus),
     listen(events, 'proctor:message', onMessage),
+    listen(events, 'chat:message', onChat),
     listen(events, 'violation:opened', onOpened),
     listen(events, 'violation:closed', onClosed),
     listen(events, 'analysis:tick', onTick),

@@ -11,3 +11,6 @@ export { evidence } from './evidence.js';
 export { auditLog } from './audit-log.js';
 export { auditHeads } from './audit-heads.js';
 export { clientSignals } from './client-signals.js';
+export { sessionMessages, messageSenders, messageKinds } from './session-messages.js';
+export type { MessageSender, MessageKind } from './session-messages.js';
+export { sessionNotes } from './session-notes.js';

@@ -4,7 +4,7 @@ import type { ServiceContext } from '../app/context.js';
 import { restApi } from '../api/index.js';
 import { AppError, assertSafeText } from '../shared/index.js';
 import { registerAuthentication } from './authenticate.js';
-import { errorHandler, sendError } from './errors.js';
+import { errorHandler, frameworkAppError, sendError } from './errors.js';
 import { registerHealth } from './health.js';
 import { registerMetrics } from './metrics.js';
 import { registerOpenApi } from './openapi.js';
@@ -27,6 +27,7 @@ export async function createHttpApp(context: ServiceContext): Promise<FastifyIns
     }),
     return503OnClosing: true,
     routerOptions: { maxParamLength: 200 },
+    frameworkErrors: (error, _request, reply) => void sendError(reply, frameworkAppError(error)),
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);

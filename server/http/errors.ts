@@ -72,6 +72,22 @@ function publicMessage(code: ErrorCode, fallback: string | undefined): string {
   }
 }
 
+/**
+ * Errors Fastify raises before any route runs (`frameworkErrors`): a path that is not valid
+ * percent-encoded UTF-8, or a path parameter over the router's length limit. Answered in the
+ * contract's shape, never echoing the URL.
+ */
+export function frameworkAppError(error: Partial<FastifyError>): AppError {
+  switch (error.code) {
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new AppError('not_found', 'not found: a path segment is longer than any id');
+    case 'FST_ERR_BAD_URL':
+      return new AppError('invalid_input', 'the request path is not valid percent-encoded UTF-8');
+    default:
+      return new AppError('invalid_input', 'bad request');
+  }
+}
+
 export function sendError(reply: FastifyReply, error: AppError): FastifyReply {
   return reply.code(error.status).headers(error.headers).send(toErrorBody(error));
 }

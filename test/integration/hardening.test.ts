@@ -302,4 +302,20 @@ describe.each(backends())('hardening (issue 9) on $name', (backend) => {
       expect((await closed).id).toBe(violation.id);
     });
   });
+  describe("defect 13: framework-shaped errors use the contract's shape", () => {
+    it.each([
+      ['a 250-character id', `/api/v1/exams/${'a'.repeat(250)}`],
+      ['a path that is not UTF-8', '/api/v1/exams/%ED%A0%80'],
+      ['a bad percent escape', '/api/v1/exams/%E0%A4%A'],
+      ['an unknown route', '/api/v1/nothing-here'],
+      ['an unknown page', '/no/such/page'],
+    ])('%s', async (_name, route) => {
+      const answer = await test.request<any>('GET', route, { key: tenant.apiKey });
+      expect(answer.status).toBeGreaterThanOrEqual(400);
+      expect(answer.status).toBeLessThan(500);
+      expect(answer.body).toEqual({ error: { code: expect.any(String), message: expect.any(String) } });
+      expect(answer.body.error.code).toMatch(/^[a-z_]+$/);
+      expect(answer.body.error.message).not.toContain('%ED');
+    });
+  });
 });

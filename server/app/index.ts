@@ -15,7 +15,7 @@ import { attachRealtime, type Realtime } from '../realtime/index.js';
 import { SamplerService } from '../sampler/index.js';
 import { createRateLimiter } from '../ratelimit/index.js';
 import { createRedis } from '../redis/index.js';
-import { createLogger, type Logger } from '../shared/index.js';
+import { createLogger, secureDataDir, type Logger } from '../shared/index.js';
 import type { ServiceContext } from './context.js';
 
 export type { ServiceContext } from './context.js';
@@ -31,6 +31,7 @@ export async function buildContext(config: Config, options: ContextOptions = {})
   const logger =
     options.logger ??
     createLogger(config.logLevel, { pretty: process.stdout.isTTY && config.env !== 'production' });
+  secureDataDir(config.dataDir, (object, message) => logger.warn(object, message));
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   try {
     await database.migrate();

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
-import { packageRoot } from '../shared/index.js';
+import { packageRoot, privateDirMode, tightenTree } from '../shared/index.js';
 import { lockEmbeddedDatabase } from './embedded-lock.js';
 import * as schema from './schema/index.js';
 
@@ -51,7 +51,7 @@ async function openPglite(directory: string): Promise<DatabaseHandle> {
   const { PGlite } = await import('@electric-sql/pglite');
   const { drizzle } = await import('drizzle-orm/pglite');
   const { migrate } = await import('drizzle-orm/pglite/migrator');
-  fs.mkdirSync(directory, { recursive: true });
+  fs.mkdirSync(directory, { recursive: true, mode: privateDirMode });
   const unlock = lockEmbeddedDatabase(`${directory}.lock`);
   let client;
   try {
@@ -60,6 +60,9 @@ async function openPglite(directory: string): Promise<DatabaseHandle> {
     unlock();
     throw error;
   }
+  // PGlite creates its files 0666 whatever the umask: owner-only, now and again on close (the
+  // directory itself is 0700, so files it adds meanwhile are out of other users' reach).
+  tightenTree(directory);
   const db = drizzle(client, { schema });
   return {
     db: db as unknown as Database,
@@ -69,6 +72,7 @@ async function openPglite(directory: string): Promise<DatabaseHandle> {
     async close() {
       if (client.closed) return;
       await client.close();
+      tightenTree(directory);
       unlock();
     },
   };

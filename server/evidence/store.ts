@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { privateDirMode, privateFileMode } from '../shared/index.js';
 
 export interface StoredObject {
   sha256: string;
@@ -33,9 +34,9 @@ export class LocalEvidenceStore implements EvidenceStore {
     const storageKey = `${sha256.slice(0, 2)}/${sha256.slice(2, 4)}/${sha256}`;
     const file = this.#file(storageKey);
     if (!(await this.has(storageKey))) {
-      await fs.mkdir(path.dirname(file), { recursive: true });
+      await fs.mkdir(path.dirname(file), { recursive: true, mode: privateDirMode });
       const temporary = `${file}.${process.pid}.${Date.now()}.tmp`;
-      await fs.writeFile(temporary, bytes);
+      await fs.writeFile(temporary, bytes, { mode: privateFileMode });
       await fs.rename(temporary, file);
     }
     return { sha256, size: bytes.length, storageKey };

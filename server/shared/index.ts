@@ -6,3 +6,4 @@ export { canonicalJson } from './canonical-json.js';
 export { packageRoot } from './paths.js';
 export { runPeriodically } from './periodic.js';
 export { assertSafeText, unsafeTextIn } from './safe-text.js';
+export { privateDirMode, privateFileMode, secureDataDir, tightenTree } from './private-files.js';

@@ -2,9 +2,12 @@
  * Issue 9: the defects an adversarial pass found, each pinned by a test against the real parts
  * (both storage legs where the defect is about storage).
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { backends } from '../support/backends.js';
-import { seedSession, startTestApp, type TestApp } from '../support/app.js';
+import { recordViolation, seedSession, startTestApp, type TestApp } from '../support/app.js';
 import { connect, nextEvent, request, rtpParameters, type ClientSocket } from '../support/sockets.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -317,5 +320,45 @@ describe.each(backends())('hardening (issue 9) on $name', (backend) => {
       expect(answer.body.error.code).toMatch(/^[a-z_]+$/);
       expect(answer.body.error.message).not.toContain('%ED');
     });
+  });
+});
+
+describe('defect 3: DATA_DIR is owner-only (embedded PGlite, evidence)', () => {
+  const looser = (root: string) => {
+    const found: string[] = [];
+    const walk = (entry: string) => {
+      const stat = fs.lstatSync(entry);
+      if (stat.isSymbolicLink()) return;
+      const wanted = stat.isDirectory() ? 0o700 : 0o600;
+      if ((stat.mode & 0o777 & ~wanted) !== 0) found.push(`${entry} ${(stat.mode & 0o777).toString(8)}`);
+      if (stat.isDirectory()) for (const child of fs.readdirSync(entry)) walk(path.join(entry, child));
+    };
+    walk(root);
+    return found;
+  };
+
+  it('keeps database files, evidence and directories 0600/0700, and tightens a looser tree at start-up', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-modes-'));
+    // A tree left looser by an older version.
+    fs.chmodSync(dataDir, 0o755);
+    fs.mkdirSync(path.join(dataDir, 'evidence', 'old'), { recursive: true, mode: 0o755 });
+    fs.writeFileSync(path.join(dataDir, 'evidence', 'old', 'file'), 'x', { mode: 0o644 });
+    const app = await startTestApp({ name: 'pglite' }, { DATA_DIR: dataDir });
+    try {
+      const { tenantId, apiKey } = await app.createTenant();
+      const seeded = await seedSession(app, apiKey);
+      await recordViolation(
+        app,
+        { tenantId, examId: seeded.examId, id: seeded.id },
+        { snapshots: [Buffer.from('jpeg bytes')] },
+      );
+      expect(fs.statSync(dataDir).mode & 0o777).toBe(0o700);
+      expect(looser(path.join(dataDir, 'evidence'))).toEqual([]);
+      await app.app.close();
+      expect(looser(dataDir)).toEqual([]);
+    } finally {
+      await app.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

@@ -11,6 +11,7 @@ import {
   request,
   type CandidateSocket,
 } from '../shared/socket.js';
+import { CandidateChat } from './chat.js';
 import { FinishControl } from './finish.js';
 import { Preview } from './preview.js';
 import { Publisher } from './publisher.js';
@@ -84,11 +85,13 @@ function startSession(socket: CandidateSocket, token: string): void {
   let stopSignals: (() => void) | null = null;
   let ended = false;
   const finish = new FinishControl(() => request(socket, 'session:finish', {}));
+  const chat = new CandidateChat(socket, token);
 
   const end = (status: SessionStatus) => {
     if (ended) return;
     ended = true;
     stopSignals?.();
+    chat.end();
     pub.close();
     preview.stop();
     joinButton.hidden = true;

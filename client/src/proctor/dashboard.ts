@@ -19,6 +19,7 @@ import {
   type ProctorSocket,
 } from '../shared/socket.js';
 import type { Auth } from './auth.js';
+import { ProctorChat } from './chat.js';
 import { EvidenceViewer } from './evidence.js';
 import { Feed } from './feed.js';
 import { TileGrid } from './grid.js';
@@ -63,6 +64,7 @@ export class Dashboard {
   readonly #feed: Feed;
   readonly #evidence: EvidenceViewer;
   readonly #grid: TileGrid;
+  readonly #chat: ProctorChat;
   #subscriber: Subscriber | null = null;
   #generation = 0;
   #retryTimer: number | undefined;
@@ -91,6 +93,11 @@ export class Dashboard {
         })),
       (id, visible) => this.#visibilityChanged(id, visible),
     );
+    this.#chat = new ProctorChat({
+      socket: options.socket,
+      auth: options.auth,
+      name: (id) => this.#entries.get(id)?.session.candidate.name ?? `Session ${id.slice(0, 8)}`,
+    });
     this.#listen();
   }
 
@@ -240,6 +247,7 @@ export class Dashboard {
     }
     entry.producers = new Map(session.producers.map((p) => [p.id, p]));
     this.#feed.rename(session.id);
+    this.#chat.addSession(session.id);
     this.#updateSummary();
     return entry;
   }
@@ -266,6 +274,7 @@ export class Dashboard {
     entry.tile.element.remove();
     this.#entries.delete(sessionId);
     this.#grid.remove(sessionId, entry.tile.element);
+    this.#chat.removeSession(sessionId);
     this.#updateSummary();
   }
 

@@ -3,9 +3,10 @@
  * its verification, its violations in order and their evidence. Reads the REST API only, so
  * it works after the exam, when no stream is left to watch.
  */
+import { messageItem, noteItem, type NoteLike } from '../shared/chat.js';
 import { byId, el, setText } from '../shared/dom.js';
 import { clock, dateTime, percent, violationLabel } from '../shared/format.js';
-import type { LiveSession, Violation } from '../shared/protocol.js';
+import type { LiveSession, MessageView, Violation } from '../shared/protocol.js';
 import { errorText } from '../shared/socket.js';
 import type { Auth } from './auth.js';
 import type { EvidenceViewer } from './evidence.js';
@@ -31,6 +32,8 @@ export class Review {
   readonly #detailTitle = byId('detail-title', HTMLElement);
   readonly #facts = byId('detail-facts', HTMLElement);
   readonly #violations = byId('detail-violations', HTMLOListElement);
+  readonly #messages = byId('detail-messages', HTMLOListElement);
+  readonly #notes = byId('detail-notes', HTMLOListElement);
   #names = new Map<string, CandidateRecord>();
 
   constructor(options: { auth: Auth; examId: string; viewer: EvidenceViewer }) {
@@ -89,10 +92,14 @@ export class Review {
     setText(this.#detailTitle, 'Loading…');
     this.#facts.replaceChildren();
     this.#violations.replaceChildren();
+    this.#messages.replaceChildren();
+    this.#notes.replaceChildren();
     try {
-      const [session, violations] = await Promise.all([
+      const [session, violations, messages, notes] = await Promise.all([
         this.#auth.json<SessionRecord>('GET', `/api/v1/sessions/${sessionId}`),
         this.#auth.json<Violation[]>('GET', `/api/v1/sessions/${sessionId}/violations`),
+        this.#auth.json<MessageView[]>('GET', `/api/v1/sessions/${sessionId}/messages`),
+        this.#auth.json<NoteLike[]>('GET', `/api/v1/sessions/${sessionId}/notes`),
       ]);
       const name = this.#name(session);
       setText(this.#detailTitle, `Session of ${name}`);
@@ -101,6 +108,14 @@ export class Review {
         ...(violations.length === 0
           ? [el('li', { class: 'muted' }, 'No violations in this session.')]
           : violations.map((violation) => this.#violation(violation, name))),
+      );
+      this.#messages.replaceChildren(
+        ...(messages.length === 0
+          ? [el('li', { class: 'muted' }, 'No messages in this session.')]
+          : messages.map((m) => messageItem(m, m.from === 'candidate' ? name : 'Proctor'))),
+      );
+      this.#notes.replaceChildren(
+        ...(notes.length === 0 ? [el('li', { class: 'muted' }, 'No notes.')] : notes.map(noteItem)),
       );
     } catch (err) {
       setText(this.#detailTitle, `The session could not be loaded: ${errorText(err)}`);

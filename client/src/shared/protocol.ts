@@ -18,6 +18,7 @@ export type {
   ClientSignal,
   ConsumerOptions,
   LiveSession,
+  MessageView,
   ProctorMessage,
   ProctorToServerEvents,
   ProducerInfo,

@@ -62,6 +62,9 @@ export class TokenService {
       if (error instanceof jwt.TokenExpiredError) throw new AppError('token_expired', 'token has expired');
       throw new AppError('invalid_token', 'token is not valid');
     }
+    // jsonwebtoken checks `exp` only when present: a token without one would never expire.
+    if (typeof (payload as { exp?: unknown } | null)?.exp !== 'number')
+      throw new AppError('invalid_token', 'token has no expiry (exp)');
     const claims = claimsSchema.safeParse(payload);
     if (!claims.success) throw new AppError('invalid_token', 'token claims are not valid');
     return fromClaims(claims.data);

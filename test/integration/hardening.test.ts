@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import jwt from 'jsonwebtoken';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { backends } from '../support/backends.js';
 import { recordViolation, seedSession, startTestApp, type TestApp } from '../support/app.js';
@@ -360,5 +361,52 @@ describe('defect 3: DATA_DIR is owner-only (embedded PGlite, evidence)', () => {
       await app.close();
       fs.rmSync(dataDir, { recursive: true, force: true });
     }
+  });
+});
+
+describe.each(backends())('tokens without exp (issue 9) on $name', (backend) => {
+  let test: TestApp;
+  beforeAll(async () => {
+    test = await startTestApp(backend, {}, { media: true });
+  });
+  afterAll(() => test?.close());
+
+  it('refuses a validly signed token that has no exp, over REST and sockets', async () => {
+    const { apiKey } = await test.createTenant();
+    const seeded = await seedSession(test, apiKey);
+    const sign = (claims: Record<string, unknown>) =>
+      jwt.sign(claims, test.jwtSecret, { algorithm: 'HS256', issuer: 'vigil', audience: 'vigil' });
+    const withoutExp = (token: string) => {
+      const claims = { ...(jwt.decode(token) as Record<string, unknown>) };
+      for (const claim of ['exp', 'iat', 'iss', 'aud']) delete claims[claim];
+      return claims;
+    };
+    const minted = await test.request<any>('POST', '/api/v1/proctor-tokens', {
+      key: apiKey,
+      body: { name: 'Proctor' },
+    });
+    const proctorClaims = withoutExp(minted.body.token);
+    const answer = await test.request<any>('GET', `/api/v1/sessions/${seeded.id}`, {
+      token: sign(proctorClaims),
+    });
+    expect(answer).toMatchObject({ status: 401, body: { error: { code: 'invalid_token' } } });
+    const candidateClaims = withoutExp(seeded.candidateToken);
+    await expect(connect(test.url, '/candidate', sign(candidateClaims))).rejects.toMatchObject({
+      message: 'invalid_token',
+    });
+    // The same claims with an exp are accepted: the refusal is about exp alone.
+    const withExp = (claims: Record<string, unknown>) =>
+      jwt.sign(claims, test.jwtSecret, {
+        algorithm: 'HS256',
+        issuer: 'vigil',
+        audience: 'vigil',
+        expiresIn: 60,
+      });
+    const accepted = await test.request('GET', `/api/v1/sessions/${seeded.id}`, {
+      token: withExp(proctorClaims),
+    });
+    expect(accepted.status).toBe(200);
+    const socket = await connect(test.url, '/candidate', withExp(candidateClaims));
+    socket.close();
   });
 });

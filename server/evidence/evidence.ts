@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Principal } from '../auth/index.js';
 import { evidence, type Database, type EvidenceKind } from '../db/index.js';
-import { loadSession } from '../proctoring/index.js';
 import { AppError, notFound } from '../shared/index.js';
 import type { EvidenceStore } from './store.js';
 
@@ -69,14 +68,16 @@ export async function deleteIfUnused(
 }
 
 /**
- * The bytes of one evidence item for an authorised reader: same tenant (else 404) and, for a
- * proctor limited to some exams, an exam in its scope (else 403).
+ * The bytes of one evidence item for an authorised reader: same tenant (else 404) and, for
+ * evidence of a session, a reader `mayReadSession` lets through (it throws 404/403 otherwise;
+ * the caller knows the session rules, this module does not).
  */
 export async function readEvidence(
   db: Database,
   store: EvidenceStore,
   principal: Principal,
   evidenceId: string,
+  mayReadSession: (sessionId: string) => Promise<unknown>,
 ): Promise<{ bytes: Buffer; mediaType: string; sha256: string }> {
   const [row] = await db
     .select()
@@ -84,7 +85,7 @@ export async function readEvidence(
     .where(and(eq(evidence.id, evidenceId), eq(evidence.tenantId, principal.tenantId)));
   if (!row) throw notFound('evidence');
   if (row.sessionId) {
-    await loadSession(db, principal, row.sessionId);
+    await mayReadSession(row.sessionId);
   } else if (principal.kind === 'proctorToken' && principal.examIds) {
     // Evidence outside any session (a reference photo) is for unrestricted readers only.
     throw new AppError('forbidden', 'this credential is not allowed to read that evidence');

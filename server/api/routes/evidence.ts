@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { ServiceContext } from '../../app/context.js';
 import { readEvidence } from '../../evidence/index.js';
+import { loadSession } from '../../proctoring/index.js';
 import { principalOf } from '../request.js';
 import { idParams } from '../schemas.js';
 
@@ -11,11 +12,13 @@ export const evidenceRoutes =
       '/evidence/:id',
       { config: { auth: ['apiKey', 'admin', 'proctor'] }, schema: { tags: ['evidence'], params: idParams } },
       async (request, reply) => {
+        const principal = principalOf(request);
         const item = await readEvidence(
           context.db,
           context.evidenceStore,
-          principalOf(request),
+          principal,
           request.params.id,
+          (id) => loadSession(context.db, principal, id),
         );
         return reply
           .header('content-type', item.mediaType)

@@ -25,7 +25,7 @@ import { AnalysisWorker } from './worker-handle.js';
 export interface AnalysisEngineOptions {
   /** `ANALYSIS_BACKEND`; default `auto`. */
   backend?: BackendChoice;
-  /** Worker threads, each with its own models. Default: half the cores for wasm, 1 for tfjs-node. */
+  /** Worker threads, each with its own models. Default: the cores less one for wasm, 1 for tfjs-node. */
   threads?: number;
   logger: Logger;
   /** Faces reported per frame (Human's own default of 1 would hide a second person). Default 5. */
@@ -119,8 +119,14 @@ interface Slot {
   audioLanes: number;
 }
 
+/**
+ * wasm: one thread per core but one, which the ffmpeg decoders, mediasoup and the main thread
+ * share. Measured with `vigil bench load` on the 2-core machine: 1 and 2 threads both held 8
+ * candidates under the cascade; the second thread cut p95 latency (557 vs 922 ms) but cost
+ * ~400 MB of models, so 2 cores get 1. tfjs-node parallelises inside each call: 1.
+ */
 const defaultThreads = (backend: AnalysisBackend) =>
-  backend === 'wasm' ? Math.max(1, Math.floor(os.availableParallelism() / 2)) : 1;
+  backend === 'wasm' ? Math.max(1, os.availableParallelism() - 1) : 1;
 
 /**
  * Face, object and voice analysis on a pool of worker threads. Frames of one stream are analysed

@@ -1,4 +1,4 @@
-export { MediaService } from './media-service.js';
+export { MediaService, mediaLimits } from './media-service.js';
 export type { ProducerInfo, ProducerRef, ProducerState } from './media-service.js';
 export type { PeerIdentity, ProducerSource } from './peer.js';
 export { loadMediasoup } from './load.js';

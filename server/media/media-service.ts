@@ -53,6 +53,10 @@ export class MediaService extends EventEmitter<MediaEvents> {
   readonly #routerCapacity: number;
   readonly #peers = new Map<string, Peer>();
   readonly #flow = new Map<string, FlowWatch>();
+  /** Transports being created per peer (counted against its limit before they exist). */
+  readonly #pendingTransports = new WeakMap<Peer, number>();
+  /** Sources with a produce in flight per peer. */
+  readonly #producing = new WeakMap<Peer, Set<ProducerSource>>();
   readonly #flowTimer: NodeJS.Timeout;
   #closed = false;
 
@@ -117,14 +121,32 @@ export class MediaService extends EventEmitter<MediaEvents> {
     peer.close();
   }
 
+  /** Counts one more of a peer's resources against `limit` until the returned release is called. */
+  #reserve(pending: WeakMap<Peer, number>, peer: Peer, held: number, limit: number, what: string) {
+    const reserved = pending.get(peer) ?? 0;
+    if (held + reserved >= limit)
+      throw new AppError('rate_limited', `at most ${limit} ${what} per connection`);
+    pending.set(peer, reserved + 1);
+    return () => pending.set(peer, (pending.get(peer) ?? 1) - 1);
+  }
+
   async routerCapabilities(peerId: string): Promise<types.RtpCapabilities> {
     return (await this.room(this.peer(peerId).identity.examId)).router.rtpCapabilities;
   }
 
   async createTransport(peerId: string) {
     const peer = this.peer(peerId);
-    const room = await this.room(peer.identity.examId);
-    const { transport, router } = await room.createWebRtcTransport();
+    const limit =
+      peer.identity.role === 'candidate' ? mediaLimits.candidateTransports : mediaLimits.proctorTransports;
+    const release = this.#reserve(this.#pendingTransports, peer, peer.transports.size, limit, 'transports');
+    let created;
+    try {
+      const room = await this.room(peer.identity.examId);
+      created = await room.createWebRtcTransport();
+    } finally {
+      release();
+    }
+    const { transport, router } = created;
     peer.transports.set(transport.id, transport);
     peer.transportRouters.set(transport.id, router);
     transport.on('dtlsstatechange', (state) => {
@@ -164,19 +186,30 @@ export class MediaService extends EventEmitter<MediaEvents> {
     }
     assertCodecsOfKind(request.kind, request.rtpParameters);
     const transport = peer.transport(request.transportId);
-    // One producer per source: a re-produce after a reconnect replaces the old one.
+    // One producer per source: a re-produce after a reconnect replaces the old one; two at once
+    // for one source would both survive the replacement, so the second is refused.
+    const inFlight = this.#producing.get(peer) ?? new Set<ProducerSource>();
+    if (inFlight.has(request.source))
+      throw new AppError('invalid_state', `a ${request.source} producer is already being created`);
     for (const existing of peer.producers.values()) {
       if (existing.appData.source === request.source) this.#closeProducer(peer, existing);
     }
-    const producer = await asInvalidInput(
-      () =>
-        transport.produce({
-          kind: request.kind,
-          rtpParameters: request.rtpParameters as types.RtpParameters,
-          appData: { source: request.source, sessionId },
-        }),
-      'RTP parameters',
-    );
+    inFlight.add(request.source);
+    this.#producing.set(peer, inFlight);
+    let producer;
+    try {
+      producer = await asInvalidInput(
+        () =>
+          transport.produce({
+            kind: request.kind,
+            rtpParameters: request.rtpParameters as types.RtpParameters,
+            appData: { source: request.source, sessionId },
+          }),
+        'RTP parameters',
+      );
+    } finally {
+      inFlight.delete(request.source);
+    }
     peer.producers.set(producer.id, producer);
     const room = await this.room(peer.identity.examId);
     room.registerProducer(producer.id, peer.transportRouters.get(transport.id) ?? room.router);
@@ -276,6 +309,8 @@ export class MediaService extends EventEmitter<MediaEvents> {
     request: { transportId: string; producerId: string; rtpCapabilities: unknown },
   ) {
     const peer = this.peer(peerId);
+    if (peer.consumers.size >= mediaLimits.consumers)
+      throw new AppError('rate_limited', `at most ${mediaLimits.consumers} consumers per connection`);
     const room = await this.room(peer.identity.examId);
     const owner = this.#producerInExam(peer.identity.examId, request.producerId);
     if (!owner) throw new AppError('not_found', 'unknown producer');
@@ -438,6 +473,13 @@ export class MediaService extends EventEmitter<MediaEvents> {
     if (peerIds.length > 0) this.emit('peers:reset', { peerIds, reason: 'media_worker_restarted' });
   }
 }
+
+/**
+ * Media resources one connection may hold at once (the README's security model lists them):
+ * a candidate page needs one send transport (two while reconnecting), a dashboard one receive
+ * transport per exam router it watches, and one consumer per stream it shows.
+ */
+export const mediaLimits = { candidateTransports: 4, proctorTransports: 16, consumers: 400 } as const;
 
 /** A producer's codecs must be of its kind (no `audio/opus` in a camera's `video` producer). */
 function assertCodecsOfKind(kind: 'audio' | 'video', rtpParameters: unknown): void {

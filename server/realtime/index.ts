@@ -15,6 +15,7 @@ import { relayProctoringEvents } from './relay.js';
 import { SessionDirectory } from './session-directory.js';
 
 export type * from './protocol.js';
+export { maxSocketsPerSession } from './candidate.js';
 
 export interface Realtime {
   io: RealtimeServer;

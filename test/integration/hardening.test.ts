@@ -9,6 +9,8 @@ import jwt from 'jsonwebtoken';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { backends } from '../support/backends.js';
 import { recordViolation, seedSession, startTestApp, type TestApp } from '../support/app.js';
+import { mediaLimits } from '../../server/media/index.js';
+import { maxSocketsPerSession } from '../../server/realtime/index.js';
 import { connect, nextEvent, request, rtpParameters, type ClientSocket } from '../support/sockets.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -306,6 +308,64 @@ describe.each(backends())('hardening (issue 9) on $name', (backend) => {
       expect((await closed).id).toBe(violation.id);
     });
   });
+  describe('defect 11: caps on sockets per session and media per connection', () => {
+    it(`admits at most ${maxSocketsPerSession} sockets per session, a burst included, and frees a slot on disconnect`, async () => {
+      const seeded = await seedSession(test, tenant.apiKey);
+      const burst = await Promise.allSettled(
+        Array.from({ length: 12 }, () => open(test.url, '/candidate', seeded.candidateToken)),
+      );
+      const accepted = burst.filter((result) => result.status === 'fulfilled');
+      expect(accepted).toHaveLength(maxSocketsPerSession);
+      for (const result of burst) {
+        if (result.status === 'rejected') expect(result.reason).toMatchObject({ message: 'rate_limited' });
+      }
+      (accepted[0] as PromiseFulfilledResult<ClientSocket>).value.close();
+      await sleep(300);
+      await open(test.url, '/candidate', seeded.candidateToken);
+      await expect(open(test.url, '/candidate', seeded.candidateToken)).rejects.toMatchObject({
+        message: 'rate_limited',
+      });
+    });
+
+    it(`creates at most ${mediaLimits.candidateTransports} transports per candidate connection, and one producer per source at a time`, async () => {
+      const seeded = await seedSession(test, tenant.apiKey);
+      const candidate = await open(test.url, '/candidate', seeded.candidateToken);
+      const created = await Promise.all(
+        Array.from({ length: 10 }, () =>
+          request<any>(candidate, 'media:createTransport', { direction: 'send' }),
+        ),
+      );
+      const ok = created.filter((ack) => ack.ok);
+      expect(ok).toHaveLength(mediaLimits.candidateTransports);
+      for (const ack of created) if (!ack.ok) expect(ack.error.code).toBe('rate_limited');
+      const transportId = ok[0]!.data.id;
+      const producing = await Promise.all(
+        [6000, 6001].map((ssrc) =>
+          request(candidate, 'media:produce', {
+            transportId,
+            kind: 'video',
+            source: 'camera',
+            rtpParameters: rtpParameters('video', ssrc),
+          }),
+        ),
+      );
+      expect(producing.map((ack) => (ack.ok ? 'ok' : ack.error.code)).sort()).toEqual([
+        'invalid_state',
+        'ok',
+      ]);
+      expect(test.app.media!.producersOfSession(seeded.id)).toHaveLength(1);
+      // A closed transport frees its slot.
+      expect(await request(candidate, 'media:closeTransport', { transportId: ok[1]!.data.id })).toMatchObject(
+        {
+          ok: true,
+        },
+      );
+      expect(await request(candidate, 'media:createTransport', { direction: 'send' })).toMatchObject({
+        ok: true,
+      });
+    });
+  });
+
   describe("defect 13: framework-shaped errors use the contract's shape", () => {
     it.each([
       ['a 250-character id', `/api/v1/exams/${'a'.repeat(250)}`],

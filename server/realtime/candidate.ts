@@ -1,4 +1,4 @@
-import { actorOf } from "../auth/index.js";
+import { actorOf } from '../auth/index.js';
 import {
   defaultHelpText,
   getSession,
@@ -7,15 +7,15 @@ import {
   sendMessage,
   signalEffect,
   transitionSession,
-} from "../proctoring/index.js";
-import { AppError } from "../shared/index.js";
-import { turnCredentials } from "../media/index.js";
-import { ChatBudget } from "./chat-budget.js";
-import type { RealtimeDeps } from "./deps.js";
-import { handler, serveRequests, type HandlerTable } from "./handle.js";
-import type { CandidateSocket } from "./namespaces.js";
-import { schemas, type CandidateToServerEvents } from "./protocol.js";
-import { connectError, socketAuth } from "./socket-auth.js";
+} from '../proctoring/index.js';
+import { AppError } from '../shared/index.js';
+import { turnCredentials } from '../media/index.js';
+import { ChatBudget } from './chat-budget.js';
+import type { RealtimeDeps } from './deps.js';
+import { handler, serveRequests, type HandlerTable } from './handle.js';
+import type { CandidateSocket } from './namespaces.js';
+import { schemas, type CandidateToServerEvents } from './protocol.js';
+import { connectError, socketAuth } from './socket-auth.js';
 
 export const sessionRoom = (sessionId: string) => `session:${sessionId}`;
 export const examRoom = (examId: string) => `exam:${examId}`;
@@ -32,45 +32,33 @@ export function registerCandidateNamespace(deps: RealtimeDeps): void {
   const { candidates: namespace, proctors } = deps.namespaces;
   const chatBudget = new ChatBudget();
 
-  namespace.use(
-    socketAuth(context.tokens, (principal) => principal.kind === "candidate"),
-  );
+  namespace.use(socketAuth(context.tokens, (principal) => principal.kind === 'candidate'));
   namespace.use((socket, next) => {
     const { principal } = socket.data;
-    if (principal.kind !== "candidate")
-      return next(connectError("forbidden", "candidate token required"));
+    if (principal.kind !== 'candidate') return next(connectError('forbidden', 'candidate token required'));
     sessions.get(principal.tenantId, principal.sessionId).then(
       (session) => {
-        if (!session)
-          return next(connectError("not_found", "session not found"));
+        if (!session) return next(connectError('not_found', 'session not found'));
         if (isFinal(session.status))
-          return next(
-            connectError("session_ended", `the session is ${session.status}`),
-          );
+          return next(connectError('session_ended', `the session is ${session.status}`));
         const held = admitted.get(session.sessionId) ?? 0;
         if (held >= maxSocketsPerSession)
           return next(
-            connectError(
-              "rate_limited",
-              `a session may have ${maxSocketsPerSession} connections at most`,
-            ),
+            connectError('rate_limited', `a session may have ${maxSocketsPerSession} connections at most`),
           );
         admitted.set(session.sessionId, held + 1);
         socket.data.session = session;
         next();
       },
-      () =>
-        next(
-          connectError("unavailable", "could not load the session; try again"),
-        ),
+      () => next(connectError('unavailable', 'could not load the session; try again')),
     );
   });
 
   // Admitted sockets per session, counted from the handshake (so a burst cannot slip past).
   const admitted = new Map<string, number>();
-  namespace.on("connection", (socket) => {
+  namespace.on('connection', (socket) => {
     const { sessionId } = socket.data.session;
-    socket.once("disconnect", () => {
+    socket.once('disconnect', () => {
       const left = (admitted.get(sessionId) ?? 1) - 1;
       if (left > 0) admitted.set(sessionId, left);
       else admitted.delete(sessionId);
@@ -92,78 +80,54 @@ export function registerCandidateNamespace(deps: RealtimeDeps): void {
       id: socket.id,
       examId: session.examId,
       sessionId: session.sessionId,
-      role: "candidate",
+      role: 'candidate',
     });
     const first = presence.connect(session.sessionId);
-    rules.report(session, "connection_lost", false);
+    rules.report(session, 'connection_lost', false);
 
-    socket.on("disconnect", (reason) => {
-      log.info({ reason }, "candidate disconnected");
+    socket.on('disconnect', (reason) => {
+      log.info({ reason }, 'candidate disconnected');
       const last = presence.disconnect(session.sessionId);
       media.closePeer(socket.id);
       if (!last) return;
       proctors
         .to(examRoom(session.examId))
-        .emit("session:left", {
-          sessionId: session.sessionId,
-          examId: session.examId,
-        });
-      if (!isFinal(session.status))
-        rules.report(session, "connection_lost", true, { details: { reason } });
+        .emit('session:left', { sessionId: session.sessionId, examId: session.examId });
+      if (!isFinal(session.status)) rules.report(session, 'connection_lost', true, { details: { reason } });
     });
 
     const requests: HandlerTable<CandidateToServerEvents> = {
-      "media:capabilities": handler(schemas.empty, async () => ({
+      'media:capabilities': handler(schemas.empty, async () => ({
         routerRtpCapabilities: await media.routerCapabilities(socket.id),
       })),
-      "media:createTransport": handler(
-        schemas.createTransport,
-        async (payload) => {
-          if (payload.direction !== "send")
-            throw new AppError("forbidden", "candidates only send media");
-          return {
-            ...(await media.createTransport(socket.id)),
-            iceServers: iceServersFor(session.sessionId),
-          };
-        },
-      ),
-      "media:connectTransport": handler(
-        schemas.connectTransport,
-        async (payload) => {
-          await media.connectTransport(
-            socket.id,
-            payload.transportId,
-            payload.dtlsParameters,
-          );
-          return {};
-        },
-      ),
-      "media:produce": handler(schemas.produce, async (payload) => ({
+      'media:createTransport': handler(schemas.createTransport, async (payload) => {
+        if (payload.direction !== 'send') throw new AppError('forbidden', 'candidates only send media');
+        return { ...(await media.createTransport(socket.id)), iceServers: iceServersFor(session.sessionId) };
+      }),
+      'media:connectTransport': handler(schemas.connectTransport, async (payload) => {
+        await media.connectTransport(socket.id, payload.transportId, payload.dtlsParameters);
+        return {};
+      }),
+      'media:produce': handler(schemas.produce, async (payload) => ({
         producerId: await media.produce(socket.id, payload),
       })),
-      "media:pauseProducer": handler(schemas.producerState, async (payload) => {
+      'media:pauseProducer': handler(schemas.producerState, async (payload) => {
         await media.setProducerPaused(socket.id, payload.producerId, true);
         return {};
       }),
-      "media:resumeProducer": handler(
-        schemas.producerState,
-        async (payload) => {
-          await media.setProducerPaused(socket.id, payload.producerId, false);
-          return {};
-        },
-      ),
-      "media:closeProducer": handler(schemas.producerState, async (payload) => {
+      'media:resumeProducer': handler(schemas.producerState, async (payload) => {
+        await media.setProducerPaused(socket.id, payload.producerId, false);
+        return {};
+      }),
+      'media:closeProducer': handler(schemas.producerState, async (payload) => {
         media.closeProducer(socket.id, payload.producerId);
         return {};
       }),
-      "media:closeTransport": handler(
-        schemas.transport,
-        async ({ transportId }) => {
-          media.closeTransport(socket.id, transportId);
-          return {};
-        },
-      ),
-      "client:signal": handler(schemas.clientSignal, async (signal) => {
+      'media:closeTransport': handler(schemas.transport, async ({ transportId }) => {
+        media.closeTransport(socket.id, transportId);
+        return {};
+      }),
+      'client:signal': handler(schemas.clientSignal, async (signal) => {
         const result = await recordClientSignal(context.db, {
           tenantId: session.tenantId,
           sessionId: session.sessionId,
@@ -172,16 +136,13 @@ export function registerCandidateNamespace(deps: RealtimeDeps): void {
           at: new Date(signal.at),
           details: signal.details,
         });
-        const effect =
-          result.duplicate || result.stale
-            ? null
-            : signalEffect(signal.type, session.policy);
+        const effect = result.duplicate || result.stale ? null : signalEffect(signal.type, session.policy);
         if (effect) {
           const observation = {
-            source: "client" as const,
+            source: 'client' as const,
             details: { signal: signal.type, seq: signal.seq, at: signal.at },
           };
-          if (effect.active === "instant") {
+          if (effect.active === 'instant') {
             void rules.instant(session, effect.type, observation);
           } else {
             rules.report(session, effect.type, effect.active, observation);
@@ -189,7 +150,7 @@ export function registerCandidateNamespace(deps: RealtimeDeps): void {
         }
         return result;
       }),
-      "session:finish": handler(schemas.empty, async () => {
+      'session:finish': handler(schemas.empty, async () => {
         // The lifecycle decides: only a running (or paused) exam can become completed.
         const finished = await transitionSession(
           context.db,
@@ -198,27 +159,20 @@ export function registerCandidateNamespace(deps: RealtimeDeps): void {
             tenantId: session.tenantId,
             sessionId: session.sessionId,
             actor: actorOf(principal),
-            reason: "candidate_finished",
+            reason: 'candidate_finished',
           },
-          "completed",
+          'completed',
         );
         return { status: finished.status };
       }),
-      "liveness:start": handler(schemas.empty, async () => {
+      'liveness:start': handler(schemas.empty, async () => {
         if (!deps.monitor)
-          throw new AppError(
-            "not_implemented",
-            "live analysis is not enabled on this server",
-          );
+          throw new AppError('not_implemented', 'live analysis is not enabled on this server');
         return deps.monitor.startLiveness(session.sessionId);
       }),
-      "chat:send": handler(schemas.candidateChat, async ({ text, kind }) => {
+      'chat:send': handler(schemas.candidateChat, async ({ text, kind }) => {
         chatBudget.take(session.sessionId); // per session: reconnecting does not refill it
-        const input = {
-          sessionId: session.sessionId,
-          text: text ?? defaultHelpText,
-          kind,
-        };
+        const input = { sessionId: session.sessionId, text: text ?? defaultHelpText, kind };
         return sendMessage(context.db, context.events, principal, input);
       }),
     };
@@ -226,11 +180,10 @@ export function registerCandidateNamespace(deps: RealtimeDeps): void {
 
     // Joining: a new session starts, through `verifying` when identity or liveness must be
     // checked first; a paused one stays paused until the proctor resumes it.
-    if (session.status === "created") {
+    if (session.status === 'created') {
       const verify =
         deps.monitor !== undefined &&
-        ((session.policy.identity.required && session.hasReference) ||
-          session.policy.liveness.required);
+        ((session.policy.identity.required && session.hasReference) || session.policy.liveness.required);
       await transitionSession(
         context.db,
         context.events,
@@ -238,14 +191,12 @@ export function registerCandidateNamespace(deps: RealtimeDeps): void {
           tenantId: session.tenantId,
           sessionId: session.sessionId,
           actor: actorOf(principal),
-          reason: "candidate_joined",
+          reason: 'candidate_joined',
         },
-        verify ? "verifying" : "in_progress",
-      ).catch((error: unknown) =>
-        log.warn({ err: error }, "could not start the session"),
-      );
+        verify ? 'verifying' : 'in_progress',
+      ).catch((error: unknown) => log.warn({ err: error }, 'could not start the session'));
     } else {
-      socket.emit("session:status", {
+      socket.emit('session:status', {
         sessionId: session.sessionId,
         examId: session.examId,
         status: session.status,
@@ -257,12 +208,8 @@ export function registerCandidateNamespace(deps: RealtimeDeps): void {
       if (live)
         proctors
           .to(examRoom(session.examId))
-          .emit("session:joined", {
-            sessionId: session.sessionId,
-            examId: session.examId,
-            session: live,
-          });
+          .emit('session:joined', { sessionId: session.sessionId, examId: session.examId, session: live });
     }
-    log.info("candidate connected");
+    log.info('candidate connected');
   }
 }

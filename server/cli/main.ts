@@ -14,6 +14,7 @@ const usage = `usage: vigil <command>
   user create --email E --password P --role proctor|admin [--tenant ID]
                                      create a dashboard user
   bench <name> [options]             run a benchmark (see README, "Benchmarks")
+  doctor [--json]                    check what this machine gives Vigil; exits 1 on a failure
 
 Configuration comes from the environment; see README.md.`;
 
@@ -22,6 +23,10 @@ async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'bench') {
     const { runBenchmark } = await import('../bench/index.js');
     return runBenchmark(argv[1], argv.slice(2));
+  }
+  if (argv[0] === 'doctor') {
+    const { runDoctor } = await import('../doctor/index.js');
+    return runDoctor(argv.slice(1));
   }
   const { positionals, values } = parseArgs({
     args: argv,

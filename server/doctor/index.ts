@@ -1,0 +1,72 @@
+/**
+ * `vigil doctor [--json]`: what this machine gives Vigil — Node.js, the database, Redis, ffmpeg,
+ * the mediasoup worker, the analysis backend and its cost a frame, the RTC ports, DATA_DIR —
+ * each with pass / warn / fail and the fix. Exits 1 when anything fails.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { loadConfig } from '../config/index.js';
+import { packageRoot } from '../shared/index.js';
+import {
+  checkAnalysis,
+  checkDataDir,
+  checkDatabase,
+  checkFfmpeg,
+  checkMediasoupWorker,
+  checkNode,
+  checkRedis,
+  checkRtcPorts,
+  type CheckResult,
+} from './checks.js';
+
+export type { CheckResult, CheckStatus } from './checks.js';
+
+/** A real face for the analysis timing when the test data is around; a blank frame otherwise. */
+function testImage(): string | undefined {
+  const testdata = process.env.VIGIL_TESTDATA ?? path.join(packageRoot(), '..', 'shared', 'testdata');
+  const file = path.join(testdata, 'video', 'foreman_frames', 'foreman_000.jpg');
+  return fs.existsSync(file) ? file : undefined;
+}
+
+export async function runDoctor(argv: string[]): Promise<number> {
+  const json = argv.includes('--json');
+  const results: CheckResult[] = [checkNode()];
+  let config;
+  try {
+    config = loadConfig();
+    results.push({ name: 'config', status: 'pass', detail: 'environment parses' });
+  } catch (error) {
+    results.push({
+      name: 'config',
+      status: 'fail',
+      detail: error instanceof Error ? error.message : String(error),
+      fix: 'fix the variable it names (README, "Configuration")',
+    });
+  }
+  if (config) {
+    const workerBin = (await import('../../infra/mediasoup/worker-bin.mjs')) as Parameters<
+      typeof checkMediasoupWorker
+    >[0];
+    results.push(
+      await checkDatabase(config),
+      await checkRedis(config),
+      await checkFfmpeg('ffmpeg'),
+      await checkMediasoupWorker(workerBin),
+      await checkAnalysis(config, testImage()),
+      await checkRtcPorts(config),
+      checkDataDir(config.dataDir),
+    );
+  }
+  if (json) {
+    console.log(JSON.stringify({ ok: results.every((r) => r.status !== 'fail'), checks: results }));
+  } else {
+    for (const result of results) {
+      console.log(`${result.status.toUpperCase().padEnd(4)}  ${result.name.padEnd(10)}  ${result.detail}`);
+      if (result.fix) console.log(`${' '.repeat(18)}fix: ${result.fix}`);
+    }
+    const failed = results.filter((r) => r.status === 'fail').length;
+    const warned = results.filter((r) => r.status === 'warn').length;
+    console.log(`\n${failed} failed, ${warned} warnings, ${results.length - failed - warned} passed`);
+  }
+  return results.some((r) => r.status === 'fail') ? 1 : 0;
+}

@@ -1,0 +1,108 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { CheckResult } from '../../server/doctor/index.js';
+
+const root = path.resolve(import.meta.dirname, '../..');
+
+/** `vigil doctor --json` as a user runs it, with this environment only. */
+function doctor(env: Record<string, string | undefined>) {
+  return new Promise<{ code: number | null; checks: CheckResult[]; stderr: string }>((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', path.join(root, 'server/cli/main.ts'), 'doctor', '--json'],
+      {
+        cwd: root,
+        env: { HOME: process.env.HOME, LOG_LEVEL: 'silent', ...env },
+        encoding: 'utf8',
+        timeout: 120_000,
+      },
+      (error, stdout, stderr) => {
+        const last = stdout.trim().split('\n').at(-1) ?? '{}';
+        const parsed = JSON.parse(last) as { checks?: CheckResult[] };
+        resolve({
+          code: error ? (typeof error.code === 'number' ? error.code : null) : 0,
+          checks: parsed.checks ?? [],
+          stderr,
+        });
+      },
+    );
+  });
+}
+
+const statusOf = (checks: CheckResult[]) => Object.fromEntries(checks.map((c) => [c.name, c.status]));
+
+describe('vigil doctor', () => {
+  const dirs: string[] = [];
+  const dataDir = () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-doctor-'));
+    dirs.push(dir);
+    return dir;
+  };
+  afterAll(() => dirs.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
+
+  it('passes on this machine, with the configured database and Redis, and times the analysis', async () => {
+    const result = await doctor({
+      PATH: process.env.PATH,
+      DATA_DIR: dataDir(),
+      DATABASE_URL: process.env.DATABASE_URL,
+      REDIS_URL: process.env.REDIS_URL,
+      RTC_MIN_PORT: '47000',
+      RTC_MAX_PORT: '47099',
+      MEDIA_WORKERS: '1',
+    });
+    expect(result.stderr).toBe('');
+    expect(statusOf(result.checks)).toEqual({
+      node: 'pass',
+      config: 'pass',
+      database: 'pass',
+      redis: 'pass',
+      ffmpeg: 'pass',
+      mediasoup: 'pass',
+      analysis: 'pass',
+      'rtc ports': 'pass',
+      'data dir': 'pass',
+    });
+    expect(result.code).toBe(0);
+    const analysis = result.checks.find((c) => c.name === 'analysis')!;
+    expect(analysis.detail).toMatch(/backend loads; \d+ ms a frame/);
+  }, 150_000);
+
+  it('fails, naming each part and its fix, without ffmpeg, database or Redis, and warns on a loose DATA_DIR', async () => {
+    const loose = dataDir();
+    fs.chmodSync(loose, 0o755);
+    const result = await doctor({
+      PATH: path.join(loose, 'no-tools-here'), // nothing on PATH: no ffmpeg
+      DATA_DIR: loose,
+      DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none',
+      REDIS_URL: 'redis://127.0.0.1:1',
+      RTC_MIN_PORT: '47100',
+      RTC_MAX_PORT: '47199',
+      MEDIA_WORKERS: '1',
+      ANALYSIS_BACKEND: 'wasm',
+    });
+    expect(result.code).toBe(1);
+    const byName = Object.fromEntries(result.checks.map((c) => [c.name, c]));
+    expect(byName.ffmpeg).toMatchObject({
+      status: 'fail',
+      fix: expect.stringContaining('apt-get install ffmpeg'),
+    });
+    expect(byName.database).toMatchObject({
+      status: 'fail',
+      detail: expect.stringContaining('not reachable'),
+    });
+    expect(byName.redis).toMatchObject({ status: 'fail', detail: expect.stringContaining('not reachable') });
+    expect(byName['data dir']).toMatchObject({ status: 'warn', fix: `chmod -R go-rwx ${loose}` });
+  }, 150_000);
+
+  it('fails on a configuration error, naming the variable', async () => {
+    const result = await doctor({ PATH: process.env.PATH, DATA_DIR: dataDir(), PORT: 'eighty' });
+    expect(result.code).toBe(1);
+    expect(result.checks.find((c) => c.name === 'config')).toMatchObject({
+      status: 'fail',
+      detail: expect.stringContaining('PORT'),
+    });
+  });
+});

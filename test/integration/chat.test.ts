@@ -177,6 +177,34 @@ describe.each(backends())('chat and notes on $name', (backend) => {
     });
   });
 
+  it.runIf(backend.redisUrl !== undefined)(
+    'reaches a proctor on another node through the Redis adapter, both ways',
+    async () => {
+      // Nodes of one deployment share the JWT key, the database and Redis.
+      const second = await startTestApp(backend, { JWT_SECRET: test.jwtSecret }, { media: true });
+      try {
+        const seeded = await seedSession(test, tenant.apiKey);
+        const remote = await connect(second.url, '/proctor', await proctorToken([seeded.examId]));
+        sockets.push(remote);
+        await request(remote, 'exam:watch', { examId: seeded.examId });
+        const candidate = await open('/candidate', seeded.candidateToken);
+
+        const there = nextEvent<any>(remote, 'chat:message', (m) => m.kind === 'help');
+        expect(await request(candidate, 'chat:send', { kind: 'help', text: 'Screen froze' })).toMatchObject({
+          ok: true,
+        });
+        expect(await there).toMatchObject({ sessionId: seeded.id, from: 'candidate', text: 'Screen froze' });
+
+        const back = nextEvent<any>(candidate, 'chat:message', (m) => m.from === 'proctor');
+        const sent = await request(remote, 'chat:send', { sessionId: seeded.id, text: 'Reload the page' });
+        expect(sent).toMatchObject({ ok: true });
+        expect(await back).toEqual(sent.ok && sent.data);
+      } finally {
+        await second.close();
+      }
+    },
+  );
+
   it("keeps a proctor's notes private, validated and audited", async () => {
     const seeded = await seedSession(test, tenant.apiKey);
     const foreign = await seedSession(test, other.apiKey);

@@ -1,4 +1,6 @@
+import { eq } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { sessionMessages, sessionNotes } from '../../server/db/index.js';
 import { backends } from '../support/backends.js';
 import { seedSession, startTestApp, type TestApp } from '../support/app.js';
 import { connect, nextEvent, request, type ClientSocket } from '../support/sockets.js';
@@ -272,5 +274,28 @@ describe.each(backends())('chat and notes on $name', (backend) => {
     const notes = audit.body.filter((e) => e.target === seeded.id && e.action === 'session.note');
     expect(notes).toHaveLength(3);
     expect(JSON.stringify(notes)).not.toContain('off screen');
+  });
+  it('erases the conversation and the notes with the candidate', async () => {
+    const seeded = await seedSession(test, tenant.apiKey);
+    const candidate = await open('/candidate', seeded.candidateToken);
+    expect(await request(candidate, 'chat:send', { text: 'My name is in here' })).toMatchObject({ ok: true });
+    const admin = await login('admin');
+    await test.request('POST', `/api/v1/sessions/${seeded.id}/notes`, {
+      token: admin,
+      body: { text: 'note' },
+    });
+    await test.request('POST', `/api/v1/sessions/${seeded.id}/actions`, {
+      key: tenant.apiKey,
+      body: { action: 'terminate' },
+    });
+    const erased = await test.request('DELETE', `/api/v1/candidates/${seeded.candidateId}`, {
+      key: tenant.apiKey,
+    });
+    expect(erased.status).toBe(200);
+    const { db } = test.app.context;
+    expect(await db.select().from(sessionMessages).where(eq(sessionMessages.sessionId, seeded.id))).toEqual(
+      [],
+    );
+    expect(await db.select().from(sessionNotes).where(eq(sessionNotes.sessionId, seeded.id))).toEqual([]);
   });
 });

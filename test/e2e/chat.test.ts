@@ -118,6 +118,13 @@ describe('chat and notes in Chromium', () => {
     expect(await review.locator('[data-testid=review-notes] [data-testid=note]').textContent()).toContain(
       'Lamp fell over',
     );
+    // A reviewer adds a note after the exam.
+    await review.fill('[data-testid=review-note-text]', 'Cleared after review.');
+    await review.click('[data-testid=review-note-save]');
+    await review.waitForSelector(
+      '[data-testid=review-notes] [data-testid=note]:has-text("Cleared after review")',
+    );
+    expect(await review.locator('[data-testid=review-notes] [data-testid=note]').count()).toBe(2);
     expect(await axeFindings(review)).toEqual([]);
   });
 });

@@ -34,12 +34,21 @@ export class Review {
   readonly #violations = byId('detail-violations', HTMLOListElement);
   readonly #messages = byId('detail-messages', HTMLOListElement);
   readonly #notes = byId('detail-notes', HTMLOListElement);
+  readonly #noteText = byId('detail-note-text', HTMLTextAreaElement);
+  readonly #noteSave = byId('detail-note-save', HTMLButtonElement);
+  readonly #noteError = byId('detail-note-error', HTMLElement);
   #names = new Map<string, CandidateRecord>();
+  /** The session the detail shows (notes are added to it). */
+  #current: string | null = null;
 
   constructor(options: { auth: Auth; examId: string; viewer: EvidenceViewer }) {
     this.#auth = options.auth;
     this.#examId = options.examId;
     this.#viewer = options.viewer;
+    byId('detail-note-form', HTMLFormElement).addEventListener('submit', (event) => {
+      event.preventDefault();
+      void this.#saveNote();
+    });
   }
 
   async load(): Promise<void> {
@@ -89,6 +98,8 @@ export class Review {
   /** Shows one session's record and moves the focus to it. */
   async open(sessionId: string): Promise<void> {
     this.#detail.hidden = false;
+    this.#current = sessionId;
+    setText(this.#noteError, '');
     setText(this.#detailTitle, 'Loading…');
     this.#facts.replaceChildren();
     this.#violations.replaceChildren();
@@ -121,6 +132,31 @@ export class Review {
       setText(this.#detailTitle, `The session could not be loaded: ${errorText(err)}`);
     }
     this.#detailTitle.focus();
+  }
+
+  /** Notes outlive the session: a reviewer adds what they concluded. */
+  async #saveNote(): Promise<void> {
+    const sessionId = this.#current;
+    const text = this.#noteText.value;
+    if (!sessionId) return;
+    if (text.trim() === '') {
+      setText(this.#noteError, 'Write the note first.');
+      this.#noteText.focus();
+      return;
+    }
+    setText(this.#noteError, '');
+    this.#noteSave.disabled = true;
+    try {
+      const note = await this.#auth.json<NoteLike>('POST', `/api/v1/sessions/${sessionId}/notes`, { text });
+      if (this.#current !== sessionId) return;
+      this.#notes.querySelector('li.muted')?.remove();
+      this.#notes.append(noteItem(note));
+      this.#noteText.value = '';
+    } catch (err) {
+      setText(this.#noteError, `Not saved: ${errorText(err)}`);
+    } finally {
+      this.#noteSave.disabled = false;
+    }
   }
 
   #violation(v: Violation, name: string): HTMLLIElement {

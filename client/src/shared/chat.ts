@@ -63,6 +63,9 @@ export class MessageList {
     );
     this.list.insertBefore(node, later ?? null);
     if (this.empty) this.empty.hidden = true;
+    // The newest message is the one to read: keep the box scrolled to it.
+    const box = this.list.closest('.chat-log');
+    if (!later && box) box.scrollTop = box.scrollHeight;
     return true;
   }
 }

@@ -33,6 +33,8 @@ export interface Config {
   rateLimit: { perMinute: number; authFailures: number; authFailureWindowSeconds: number };
   /** Days a session's evidence is kept after the session ended; undefined keeps it. */
   evidenceRetentionDays: number | undefined;
+  /** Seconds to receive a request's headers, and its body (large bodies get a rate floor on top). */
+  requestTimeoutSeconds: number;
 }
 
 /** Thrown when the environment is unusable; the message names the variable. */
@@ -94,6 +96,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       authFailureWindowSeconds: e.AUTH_FAILURE_WINDOW_SECONDS,
     },
     evidenceRetentionDays: e.EVIDENCE_RETENTION_DAYS,
+    requestTimeoutSeconds: e.REQUEST_TIMEOUT_SECONDS,
   };
 }
 

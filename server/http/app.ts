@@ -4,6 +4,7 @@ import type { ServiceContext } from '../app/context.js';
 import { restApi } from '../api/index.js';
 import { AppError, assertSafeText } from '../shared/index.js';
 import { registerAuthentication } from './authenticate.js';
+import { httpServerTimeouts, registerBodyTimeouts } from './body-timeout.js';
 import { errorHandler, frameworkAppError, sendError } from './errors.js';
 import { registerHealth } from './health.js';
 import { registerMetrics } from './metrics.js';
@@ -27,9 +28,14 @@ export async function createHttpApp(context: ServiceContext): Promise<FastifyIns
     }),
     return503OnClosing: true,
     routerOptions: { maxParamLength: 200 },
+    http: httpServerTimeouts(context.config.requestTimeoutSeconds * 1000),
     frameworkErrors: (error, _request, reply) => void sendError(reply, frameworkAppError(error)),
   }).withTypeProvider<ZodTypeProvider>();
 
+  registerBodyTimeouts(app, {
+    timeoutMs: context.config.requestTimeoutSeconds * 1000,
+    largeBodyBytes: jsonBodyLimit,
+  });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(errorHandler);

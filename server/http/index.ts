@@ -1,1 +1,2 @@
 export { createHttpApp } from './app.js';
+export { maxConcurrentUploads, uploadMinBytesPerSecond } from './body-timeout.js';

@@ -18,6 +18,8 @@ export const errorCodes = {
   session_ended: 409,
   /** The request does not fit the object's current state (e.g. a transport connected twice). */
   invalid_state: 409,
+  /** The client took too long to send its request (headers or body). */
+  request_timeout: 408,
   payload_too_large: 413,
   unsupported_media_type: 415,
   no_face: 422,

@@ -3,12 +3,14 @@
  * (both storage legs where the defect is about storage).
  */
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import jwt from 'jsonwebtoken';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { backends } from '../support/backends.js';
 import { recordViolation, seedSession, startTestApp, type TestApp } from '../support/app.js';
+import { maxConcurrentUploads } from '../../server/http/index.js';
 import { mediaLimits } from '../../server/media/index.js';
 import { maxSocketsPerSession } from '../../server/realtime/index.js';
 import { connect, nextEvent, request, rtpParameters, type ClientSocket } from '../support/sockets.js';
@@ -468,5 +470,72 @@ describe.each(backends())('tokens without exp (issue 9) on $name', (backend) => 
     expect(accepted.status).toBe(200);
     const socket = await connect(test.url, '/candidate', withExp(candidateClaims));
     socket.close();
+  });
+});
+
+describe('defect 5: slow requests are timed out (REQUEST_TIMEOUT_SECONDS=1)', () => {
+  let test: TestApp;
+  beforeAll(async () => {
+    test = await startTestApp({ name: 'pglite' }, { REQUEST_TIMEOUT_SECONDS: '1' });
+  });
+  afterAll(() => test?.close());
+
+  /** A raw connection: what it received, and a promise of when the server closed it. */
+  const rawConnection = (head: string) => {
+    const { port } = new URL(test.url);
+    const socket = net.connect(Number(port), '127.0.0.1');
+    let received = '';
+    socket.on('data', (chunk) => (received += chunk.toString('latin1')));
+    socket.on('error', () => undefined);
+    const closed = new Promise<number>((resolve) => {
+      const started = Date.now();
+      socket.on('close', () => resolve(Date.now() - started));
+    });
+    socket.write(head);
+    return { socket, closed, received: () => received };
+  };
+
+  it('answers 408 to a body trickling in and closes the connection', async () => {
+    const slow = rawConnection(
+      'POST /api/v1/auth/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 60000\r\n\r\n{',
+    );
+    const drip = setInterval(() => slow.socket.writable && slow.socket.write(' '), 200);
+    try {
+      const elapsed = await Promise.race([slow.closed, sleep(8000).then(() => Infinity)]);
+      expect(elapsed).toBeLessThan(5000);
+      expect(slow.received()).toMatch(/^HTTP\/1\.1 408/);
+      expect(slow.received()).toContain('"code":"request_timeout"');
+    } finally {
+      clearInterval(drip);
+      slow.socket.destroy();
+    }
+  });
+
+  it('closes a connection whose headers never finish', async () => {
+    const slow = rawConnection('GET /healthz HTTP/1.1\r\nHost: x\r\n');
+    try {
+      const elapsed = await Promise.race([slow.closed, sleep(8000).then(() => Infinity)]);
+      expect(elapsed).toBeLessThan(5000);
+    } finally {
+      slow.socket.destroy();
+    }
+  });
+
+  it(`reads at most ${maxConcurrentUploads} large bodies at once`, async () => {
+    const { apiKey } = await test.createTenant();
+    const seeded = await seedSession(test, apiKey);
+    const head =
+      `PUT /api/v1/candidates/${seeded.candidateId}/reference HTTP/1.1\r\nHost: x\r\nX-API-Key: ${apiKey}\r\n` +
+      'Content-Type: image/jpeg\r\nContent-Length: 1000000\r\n\r\n';
+    const uploads = Array.from({ length: maxConcurrentUploads }, () => rawConnection(head));
+    try {
+      await sleep(300);
+      const extra = rawConnection(head);
+      await Promise.race([extra.closed, sleep(5000)]);
+      expect(extra.received()).toMatch(/^HTTP\/1\.1 429/);
+      extra.socket.destroy();
+    } finally {
+      for (const upload of uploads) upload.socket.destroy();
+    }
   });
 });

@@ -9,6 +9,9 @@ import type { MessageView } from '../shared/protocol.js';
 import { errorText, request, type ProctorSocket } from '../shared/socket.js';
 import type { Auth } from './auth.js';
 
+/** History loads at a time: a 100-tile exam opens without a burst of requests. */
+const BACKFILL_CONCURRENCY = 4;
+
 export interface ProctorChatOptions {
   socket: ProctorSocket;
   auth: Auth;
@@ -34,6 +37,8 @@ export class ProctorChat {
   readonly #notes = byId('notes', HTMLOListElement);
   /** Sessions whose earlier messages were loaded (or are loading). */
   readonly #backfilled = new Set<string>();
+  readonly #backfillQueue: string[] = [];
+  #backfilling = 0;
 
   constructor(options: ProctorChatOptions) {
     this.#socket = options.socket;
@@ -105,6 +110,16 @@ export class ProctorChat {
   async #backfill(sessionId: string): Promise<void> {
     if (this.#backfilled.has(sessionId)) return;
     this.#backfilled.add(sessionId);
+    this.#backfillQueue.push(sessionId);
+    if (this.#backfilling >= BACKFILL_CONCURRENCY) return;
+    this.#backfilling++;
+    for (let next = this.#backfillQueue.shift(); next; next = this.#backfillQueue.shift()) {
+      await this.#loadHistory(next);
+    }
+    this.#backfilling--;
+  }
+
+  async #loadHistory(sessionId: string): Promise<void> {
     try {
       const list = await this.#auth.json<MessageView[]>('GET', `/api/v1/sessions/${sessionId}/messages`);
       for (const m of list) this.#show(m, false);

@@ -61,9 +61,8 @@ export async function encodeForRtp(
   await run(
     'ffmpeg',
     ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', '-i', input, ...codec, output],
-    {
-      timeout: 60_000,
-    },
+    // Generous: on a shared 2-core machine under load a 12 s clip has taken over a minute.
+    { timeout: 180_000 },
   );
   return output;
 }

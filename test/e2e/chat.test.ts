@@ -80,6 +80,9 @@ describe('chat and notes in Chromium', () => {
     );
     await dashboard.waitForSelector('[data-testid=help-alert]:has-text("needs help")');
     expect(await dashboard.locator('[data-testid=chat-message]').count()).toBe(3);
+    // The raised hand marks the tile until a proctor answers.
+    const tile = `[data-testid=tile][data-session="${session.id}"]`;
+    await dashboard.waitForSelector(`${tile}[data-help]`, { state: 'attached' });
 
     // A private note: on the dashboard, never on the candidate's page.
     await dashboard.fill('[data-testid=note-text]', 'Lamp fell over; believable.');
@@ -87,13 +90,16 @@ describe('chat and notes in Chromium', () => {
     await dashboard.waitForSelector('[data-testid=note]:has-text("Lamp fell over")', { timeout: 5_000 });
 
     expect(await axeFindings(dashboard)).toEqual([]);
+    await dashboard.fill('[data-testid=chat-text]', 'Coming to you.');
+    await dashboard.click('[data-testid=chat-send]');
+    await dashboard.waitForSelector(`${tile}:not([data-help])`, { state: 'attached' });
     expect(await axeFindings(candidate)).toEqual([]);
 
     // A reloaded candidate page shows the conversation again.
     await candidate.reload();
     await candidate.click('[data-testid=join]');
     await candidate.waitForFunction(
-      () => (globalThis as any).document.querySelectorAll('[data-testid=chat-message]').length === 3,
+      () => (globalThis as any).document.querySelectorAll('[data-testid=chat-message]').length === 4,
       undefined,
       { timeout: 10_000 },
     );
@@ -111,7 +117,7 @@ describe('chat and notes in Chromium', () => {
     await messages.first().waitFor({ timeout: 5_000 });
     expect(
       await messages.evaluateAll((items) => items.map((item) => item.getAttribute('data-kind'))),
-    ).toEqual(['message', 'message', 'help']);
+    ).toEqual(['message', 'message', 'help', 'message']);
     expect(await review.locator('[data-testid=review-messages] .chat-text').first().textContent()).toBe(
       markup,
     );

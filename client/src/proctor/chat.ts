@@ -17,12 +17,15 @@ export interface ProctorChatOptions {
   auth: Auth;
   /** The candidate's name for a session id. */
   name: (sessionId: string) => string;
+  /** A candidate raised a hand (true) or a proctor answered them (false). */
+  help: (sessionId: string, raised: boolean) => void;
 }
 
 export class ProctorChat {
   readonly #socket: ProctorSocket;
   readonly #auth: Auth;
   readonly #name: ProctorChatOptions['name'];
+  readonly #help: ProctorChatOptions['help'];
   readonly #list = new MessageList(byId('chat-log', HTMLOListElement), byId('chat-empty', HTMLElement));
   readonly #alert = byId('chat-alert', HTMLElement);
   readonly #form = byId('chat-form', HTMLFormElement);
@@ -44,6 +47,7 @@ export class ProctorChat {
     this.#socket = options.socket;
     this.#auth = options.auth;
     this.#name = options.name;
+    this.#help = options.help;
     this.#socket.on('chat:message', (m) => this.#show(m, true));
     // After a reconnect, load each session's history again: pushes may have been missed.
     this.#socket.on('connect', () => this.#backfilled.clear());
@@ -104,7 +108,13 @@ export class ProctorChat {
       }
       return item;
     });
-    if (added && live && m.kind === 'help') setText(this.#alert, `${name} needs help.`);
+    if (!added || !live) return;
+    if (m.kind === 'help') {
+      setText(this.#alert, `${name} needs help.`);
+      this.#help(m.sessionId, true);
+    } else if (m.from === 'proctor') {
+      this.#help(m.sessionId, false);
+    }
   }
 
   async #backfill(sessionId: string): Promise<void> {

@@ -97,6 +97,8 @@ export class Dashboard {
       socket: options.socket,
       auth: options.auth,
       name: (id) => this.#entries.get(id)?.session.candidate.name ?? `Session ${id.slice(0, 8)}`,
+      // A raised hand marks the tile until a proctor answers (the panel announces it).
+      help: (id, raised) => this.#entries.get(id)?.tile.element.toggleAttribute('data-help', raised),
     });
     this.#listen();
   }

@@ -32,7 +32,11 @@ export async function buildContext(config: Config, options: ContextOptions = {})
     options.logger ??
     createLogger(config.logLevel, { pretty: process.stdout.isTTY && config.env !== 'production' });
   secureDataDir(config.dataDir, (object, message) => logger.warn(object, message));
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const database = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    timeoutSeconds: config.databaseTimeoutSeconds,
+  });
   try {
     await database.migrate();
   } catch (error) {

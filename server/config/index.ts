@@ -35,6 +35,8 @@ export interface Config {
   evidenceRetentionDays: number | undefined;
   /** Seconds to receive a request's headers, and its body (large bodies get a rate floor on top). */
   requestTimeoutSeconds: number;
+  /** PostgreSQL connect and statement timeout (seconds); API requests get this plus 5 s. */
+  databaseTimeoutSeconds: number;
 }
 
 /** Thrown when the environment is unusable; the message names the variable. */
@@ -97,6 +99,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     },
     evidenceRetentionDays: e.EVIDENCE_RETENTION_DAYS,
     requestTimeoutSeconds: e.REQUEST_TIMEOUT_SECONDS,
+    databaseTimeoutSeconds: e.DATABASE_TIMEOUT_SECONDS,
   };
 }
 

@@ -53,6 +53,8 @@ export const environmentSchema = z.object({
   RATE_LIMIT_PER_MINUTE: int(1, 1_000_000).default(1200),
   AUTH_FAILURE_LIMIT: int(1, 1000).default(10),
   AUTH_FAILURE_WINDOW_SECONDS: int(1, 86_400).default(60),
+  /** PostgreSQL: connect and statement timeout; an API request waits at most 5 s longer. */
+  DATABASE_TIMEOUT_SECONDS: int(1, 600).default(10),
   /** Time to receive a request's headers, and its body (large uploads: plus a rate floor). */
   REQUEST_TIMEOUT_SECONDS: int(1, 3600).default(30),
   /** Evidence of sessions that ended longer ago than this is deleted; unset keeps it forever. */

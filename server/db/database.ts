@@ -41,9 +41,11 @@ function migrationCount(): number {
 export async function openDatabase(options: {
   databaseUrl?: string | undefined;
   dataDir: string;
+  /** PostgreSQL: seconds to connect, and the longest a statement may run (default 10). */
+  timeoutSeconds?: number | undefined;
 }): Promise<DatabaseHandle> {
   return options.databaseUrl
-    ? openPostgres(options.databaseUrl)
+    ? openPostgres(options.databaseUrl, options.timeoutSeconds ?? 10)
     : openPglite(path.join(options.dataDir, 'pg'));
 }
 
@@ -78,11 +80,18 @@ async function openPglite(directory: string): Promise<DatabaseHandle> {
   };
 }
 
-async function openPostgres(url: string): Promise<DatabaseHandle> {
+async function openPostgres(url: string, timeoutSeconds: number): Promise<DatabaseHandle> {
   const { default: postgres } = await import('postgres');
   const { drizzle } = await import('drizzle-orm/postgres-js');
   const { migrate } = await import('drizzle-orm/postgres-js/migrator');
-  const client = postgres(url, { max: 10, onnotice: () => undefined, connect_timeout: 10 });
+  // Bounded: a server that is down fails the connect in `timeoutSeconds`, a statement (or a
+  // lock wait) longer than that is cancelled by the server.
+  const client = postgres(url, {
+    max: 10,
+    onnotice: () => undefined,
+    connect_timeout: timeoutSeconds,
+    connection: { statement_timeout: timeoutSeconds * 1000 },
+  });
   const db = drizzle(client, { schema });
   return {
     db: db as unknown as Database,

@@ -4,7 +4,7 @@ import type { ServiceContext } from '../app/context.js';
 import { restApi } from '../api/index.js';
 import { AppError, assertSafeText } from '../shared/index.js';
 import { registerAuthentication } from './authenticate.js';
-import { httpServerTimeouts, registerBodyTimeouts } from './body-timeout.js';
+import { httpServerTimeouts, registerBodyTimeouts, registerHandlerDeadline } from './body-timeout.js';
 import { errorHandler, frameworkAppError, sendError } from './errors.js';
 import { registerHealth } from './health.js';
 import { registerMetrics } from './metrics.js';
@@ -36,6 +36,7 @@ export async function createHttpApp(context: ServiceContext): Promise<FastifyIns
     timeoutMs: context.config.requestTimeoutSeconds * 1000,
     largeBodyBytes: jsonBodyLimit,
   });
+  registerHandlerDeadline(app, (context.config.databaseTimeoutSeconds + 5) * 1000);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(errorHandler);

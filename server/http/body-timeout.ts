@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../shared/index.js';
 
 /** A large body must keep arriving at least this fast (on top of the base timeout). */
@@ -71,4 +71,38 @@ export function registerBodyTimeouts(
     request.raw.once('close', settle);
     return payload;
   });
+}
+
+/**
+ * An API request that has not been answered within `timeoutMs` of arriving (the time its body
+ * takes to arrive not counted: that has its own deadline) gets 503 `unavailable` with
+ * `Retry-After`: a frozen database never hangs a caller longer than that, in authentication or
+ * in the handler. The late answer is then dropped.
+ */
+export function registerHandlerDeadline(app: FastifyInstance, timeoutMs: number): void {
+  const timers = new WeakMap<object, NodeJS.Timeout>();
+  const clear = async (request: object) => clearTimeout(timers.get(request));
+  const arm = async (request: FastifyRequest, reply: FastifyReply) => {
+    if (!request.url.startsWith('/api/')) return;
+    clearTimeout(timers.get(request));
+    const timer = setTimeout(() => {
+      if (reply.sent || reply.raw.headersSent) return;
+      void reply
+        .code(503)
+        .headers({ 'retry-after': '5' })
+        .send({
+          error: { code: 'unavailable', message: 'the service did not answer in time; try again' },
+        });
+    }, timeoutMs);
+    timer.unref();
+    timers.set(request, timer);
+  };
+  app.addHook('onRequest', arm);
+  app.addHook('preParsing', async (request, _reply, payload) => {
+    await clear(request);
+    return payload;
+  });
+  app.addHook('preHandler', arm);
+  app.addHook('onResponse', clear);
+  app.addHook('onRequestAbort', clear);
 }

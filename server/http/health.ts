@@ -8,7 +8,8 @@ export function registerHealth(app: FastifyInstance, context: ServiceContext): v
 
   // Readiness: the database answers and every migration is applied.
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
-    const ready = await context.database.isReady();
+    // Bounded: a frozen database makes the node not ready within its timeout, never a hang.
+    const ready = await withinSeconds(context.database.isReady(), context.config.databaseTimeoutSeconds);
     const redis = context.redis ? context.redis.status === 'ready' : undefined;
     return reply.code(ready ? 200 : 503).send({
       status: ready ? 'ready' : 'not_ready',
@@ -17,4 +18,13 @@ export function registerHealth(app: FastifyInstance, context: ServiceContext): v
       ...(redis === undefined ? {} : { redis: redis ? 'up' : 'degraded' }),
     });
   });
+}
+
+/** The promise's value, or false when it takes longer than `seconds` (or fails). */
+function withinSeconds(work: Promise<boolean>, seconds: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), seconds * 1000);
+  });
+  return Promise.race([work.catch(() => false), late]).finally(() => clearTimeout(timer));
 }

@@ -68,6 +68,50 @@ export function toAppError(
   logger: { error(object: object, message: string): void },
 ): AppError {
   if (error instanceof AppError) return error;
+  if (isUnavailable(error)) {
+    logger.error({ err: error }, 'the database is unavailable');
+    return new AppError('unavailable', 'the service is briefly unavailable; try again', {
+      'retry-after': String(retryAfterSeconds),
+    });
+  }
   logger.error({ err: error }, 'unhandled error');
   return new AppError('internal', 'internal error');
+}
+
+/** What a client is told to wait when a dependency is away. */
+const retryAfterSeconds = 5;
+
+/** Network errors, and the driver's and PostgreSQL's codes for a connection that is gone or refused. */
+const unavailableCodes = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'CONNECT_TIMEOUT',
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now
+  '57014', // query_canceled: statement_timeout
+  '53300', // too_many_connections
+]);
+
+/**
+ * Whether an error (or one it wraps: drizzle puts the driver's in `cause`) means the database
+ * could not be reached or did not answer in time, rather than a bug: SQLSTATE class 08 too.
+ */
+export function isUnavailable(error: unknown): boolean {
+  for (let current = error, depth = 0; current instanceof Error && depth < 5; depth += 1) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && (unavailableCodes.has(code) || /^08[0-9A-Z]{3}$/.test(code))) return true;
+    if (current instanceof AggregateError && current.errors.some((inner) => isUnavailable(inner)))
+      return true;
+    current = current.cause;
+  }
+  return false;
 }

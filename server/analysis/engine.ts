@@ -85,6 +85,7 @@ interface Lane {
 }
 
 interface CascadeState {
+  /** The frame the object model last looked at: a scene change is measured against it. */
   thumbnail: Uint8Array | null;
   track: FaceTrack | null;
   /** Stream-clock times (`RgbFrame.at`) each model last ran. */
@@ -644,9 +645,13 @@ export class AnalysisEngine extends EventEmitter<{ closed: [] }> {
   #remember(lane: Lane, cascade: CascadePolicy, at: number, reply: FrameReply): void {
     const state = lane.cascade;
     const { stages } = reply;
-    state.thumbnail = reply.thumbnail;
     state.track = reply.track;
-    if (stages.objects) state.objectsAt = at;
+    if (stages.objects) {
+      state.objectsAt = at;
+      // Change since the objects were last looked for, so a camera that drifts a little each
+      // second does not count as a new scene every second.
+      state.thumbnail = reply.thumbnail;
+    }
     if (stages.identity) {
       state.identityAt = at;
       state.burst = Math.max(0, state.burst - 1);

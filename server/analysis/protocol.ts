@@ -34,7 +34,7 @@ export type WorkerRequest =
       antispoof: boolean;
       /** Cascade on: compare with the stream's previous frame and face track. */
       cascade: boolean;
-      /** The stream's previous analysed frame, as `thumbnail()` made it (cascade only). */
+      /** The frame the object model last ran on, as `thumbnail()` made it (cascade only). */
       thumbnail: Uint8Array | null;
       sceneChange: number;
       /** The stream's previous face track (cascade only). */

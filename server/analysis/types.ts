@@ -152,7 +152,7 @@ export interface CascadePolicy {
   antispoofEveryMs: number;
   /** Object model (phones) this often... */
   objectsEveryMs: number;
-  /** ...and when the picture changed this much since the last analysed frame (mean luma difference, 0..1). */
+  /** ...and when the picture changed this much since it last ran (mean luma difference, 0..1). */
   sceneChange: number;
 }
 
@@ -169,7 +169,7 @@ export interface FrameStages {
   objects: boolean;
   identity: boolean;
   antispoof: boolean;
-  /** Mean luma difference (0..1) from the stream's previous analysed frame; `null` on its first. */
+  /** Mean luma difference (0..1) from the frame the object model last ran on; `null` on the first. */
   change: number | null;
   /** The face track changed on this frame (drives identity and anti-spoofing at once). */
   trackChanged: boolean;

@@ -60,7 +60,7 @@ export const policySchema = z.strictObject({
       antispoofEverySeconds: z.number().min(0.5).max(600).default(10),
       /** Object model (phones) this often, and whenever the picture changed by `sceneChange`. */
       objectsEverySeconds: z.number().min(0.5).max(300).default(3),
-      /** Mean luma difference (0..1) from the last analysed frame that counts as a new scene. */
+      /** Mean luma difference (0..1) from the frame the object model last saw that counts as a new scene. */
       sceneChange: z.number().min(0).max(1).default(0.15),
       /** Audio quieter than this (dBFS) skips the voice model: it is silence, not speech. */
       vadGateDbfs: z.number().min(-100).max(0).default(-50),

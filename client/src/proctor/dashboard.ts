@@ -89,6 +89,7 @@ export class Dashboard {
           openViolations: entry.tile.openViolationCount,
           score: entry.score,
           flagged: entry.session.flagged,
+          helpRaised: entry.tile.element.hasAttribute('data-help'),
           connected: entry.session.connected,
         })),
       (id, visible) => this.#visibilityChanged(id, visible),
@@ -98,7 +99,10 @@ export class Dashboard {
       auth: options.auth,
       name: (id) => this.#entries.get(id)?.session.candidate.name ?? `Session ${id.slice(0, 8)}`,
       // A raised hand marks the tile until a proctor answers (the panel announces it).
-      help: (id, raised) => this.#entries.get(id)?.tile.element.toggleAttribute('data-help', raised),
+      help: (id, raised) => {
+        this.#entries.get(id)?.tile.element.toggleAttribute('data-help', raised);
+        this.#grid.changed();
+      },
     });
     this.#listen();
   }

@@ -17,6 +17,8 @@ export interface GridItem {
   openViolations: number;
   score: number;
   flagged: boolean;
+  /** The candidate raised a hand and no proctor has answered yet. */
+  helpRaised: boolean;
   connected: boolean;
 }
 
@@ -24,11 +26,16 @@ const DEFAULT_PAGE_SIZE = 24;
 /** Re-sorting at most this often keeps tiles from jumping away from the proctor's pointer. */
 const ARRANGE_EVERY_MS = 2_000;
 
-const needsAttention = (item: GridItem) => item.openViolations > 0 || item.flagged;
+const needsAttention = (item: GridItem) => item.helpRaised || item.openViolations > 0 || item.flagged;
 
-/** Most open violations first, then the higher score, then by name. */
+/** A raised hand first, then the most open violations, the higher score, and by name. */
 function byAttention(a: GridItem, b: GridItem): number {
-  return b.openViolations - a.openViolations || b.score - a.score || a.name.localeCompare(b.name);
+  return (
+    Number(b.helpRaised) - Number(a.helpRaised) ||
+    b.openViolations - a.openViolations ||
+    b.score - a.score ||
+    a.name.localeCompare(b.name)
+  );
 }
 
 export class TileGrid {

@@ -1,5 +1,5 @@
 import type { Database, ViolationSource, ViolationType } from '../db/index.js';
-import type { Logger } from '../shared/index.js';
+import { isUnavailable, type Logger } from '../shared/index.js';
 import type { ProctoringEvents } from './events.js';
 import type { Policy } from './policy.js';
 import { closeViolation, openViolation } from './violations.js';
@@ -67,6 +67,7 @@ export class ViolationRules {
   readonly #logger: Logger;
   readonly #states = new Map<string, ConditionState>();
   readonly #timingOverride: Partial<Record<ViolationType, Timing>>;
+  #closed = false;
 
   constructor(options: {
     db: Database;
@@ -136,6 +137,7 @@ export class ViolationRules {
 
   /** Cancels every timer (service shutdown). */
   close(): void {
+    this.#closed = true;
     for (const state of this.#states.values()) if (state.timer) clearTimeout(state.timer);
     this.#states.clear();
   }
@@ -164,14 +166,32 @@ export class ViolationRules {
   #after(state: ConditionState, delayMs: number, action: () => Promise<void>): void {
     const run = () => {
       state.timer = null;
-      state.pending = state.pending.then(action).catch((error: unknown) => {
-        this.#logger.error({ err: error }, 'recording a violation failed');
-      });
+      state.pending = state.pending
+        .then(() => this.#untilStored(action))
+        .catch((error: unknown) => {
+          this.#logger.error({ err: error }, 'recording a violation failed');
+        });
     };
     if (delayMs <= 0) run();
     else {
       state.timer = setTimeout(run, delayMs);
       state.timer.unref();
+    }
+  }
+
+  /**
+   * Runs a write, again and again while the database is away (backing off to 10 s), so a
+   * violation seen during an outage is stored, and then announced, once it is back.
+   */
+  async #untilStored(action: () => Promise<void>): Promise<void> {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await action();
+      } catch (error) {
+        if (this.#closed || !isUnavailable(error)) throw error;
+        this.#logger.warn({ err: error, attempt }, 'database unavailable; the violation write is retried');
+        await new Promise((resolve) => setTimeout(resolve, Math.min(10_000, 250 * 2 ** attempt)));
+      }
     }
   }
 

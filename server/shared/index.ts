@@ -1,4 +1,12 @@
-export { AppError, errorCodes, forbidden, notFound, toAppError, toErrorBody } from './errors.js';
+export {
+  AppError,
+  errorCodes,
+  forbidden,
+  isUnavailable,
+  notFound,
+  toAppError,
+  toErrorBody,
+} from './errors.js';
 export type { ErrorBody, ErrorCode } from './errors.js';
 export { createLogger } from './logger.js';
 export type { Logger } from './logger.js';

@@ -5,7 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends } from '../support/backends.js';
-import { startTestApp, type TestApp } from '../support/app.js';
+import { defaultPolicy, ViolationRules } from '../../server/proctoring/index.js';
+import { createLogger } from '../../server/shared/index.js';
+import { seedSession, startTestApp, type TestApp } from '../support/app.js';
 import { postgresBinDir, PrivatePostgres } from '../support/private-postgres.js';
 
 const onPostgresLeg = backends().some((backend) => backend.name === 'postgres') && !!postgresBinDir();
@@ -16,6 +18,7 @@ describe.runIf(onPostgresLeg)('PostgreSQL stopped and frozen (private cluster)',
   let cluster: PrivatePostgres;
   let test: TestApp;
   let apiKey: string;
+  let tenantId: string;
   let examId: string;
 
   beforeAll(async () => {
@@ -24,7 +27,7 @@ describe.runIf(onPostgresLeg)('PostgreSQL stopped and frozen (private cluster)',
       { name: 'postgres', databaseUrl: cluster.url },
       { DATABASE_TIMEOUT_SECONDS: String(timeoutSeconds) },
     );
-    ({ apiKey } = await test.createTenant());
+    ({ apiKey, tenantId } = await test.createTenant());
     const exam = await test.request<any>('POST', '/api/v1/exams', {
       key: apiKey,
       body: { title: 'Before the outage', durationMinutes: 30 },
@@ -88,5 +91,34 @@ describe.runIf(onPostgresLeg)('PostgreSQL stopped and frozen (private cluster)',
       cluster.signal('SIGCONT');
     }
     expect(await recovered()).toBe(true);
+  }, 60_000);
+
+  it('stores a violation raised while the database is stopped once it is back, then announces it', async () => {
+    const seeded = await seedSession(test, apiKey);
+    const { db, events } = test.app.context;
+    const rules = new ViolationRules({ db, events, logger: createLogger('silent') });
+    const announced = new Promise<any>((resolve) =>
+      events.on('violation:opened', (event) => event.sessionId === seeded.id && resolve(event.violation)),
+    );
+    cluster.stop();
+    let stored: Promise<void> = Promise.resolve();
+    try {
+      stored = rules.instant(
+        { tenantId, examId: seeded.examId, sessionId: seeded.id, policy: defaultPolicy() },
+        'copy_paste',
+        { source: 'client' },
+      );
+      await sleep(1500);
+    } finally {
+      cluster.start();
+    }
+    await stored;
+    const late = sleep(15_000).then(() => 'never announced');
+    expect(await Promise.race([announced, late])).toMatchObject({ type: 'copy_paste', sessionId: seeded.id });
+    const violations = await test.request<any[]>('GET', `/api/v1/sessions/${seeded.id}/violations`, {
+      key: apiKey,
+    });
+    expect(violations.body.map((violation) => violation.type)).toEqual(['copy_paste']);
+    rules.close();
   }, 60_000);
 });

@@ -37,8 +37,14 @@ export class EventBudget {
 /** One request event's handling: validate the payload, run, answer with the ack's data. */
 export type Handler<Result> = (
   payload: unknown,
-  call: { event: string; logger: Logger },
+  call: { event: string; logger: Logger; deadlineMs?: number },
 ) => Promise<Ack<Result>>;
+
+/**
+ * The longest a request waits for its answer (a frozen database, a stuck worker): then it is
+ * acked `unavailable`, and the late result is dropped. Above the database's own timeouts.
+ */
+export const ackDeadlineMs = 15_000;
 
 /**
  * A handler table for one namespace: every event its client→server map declares, each returning
@@ -51,7 +57,7 @@ export function handler<Schema extends z.ZodType, Result>(
   schema: Schema,
   run: (payload: z.output<Schema>) => Promise<Result>,
 ): Handler<Result> {
-  return async (payload, { event, logger }) => {
+  return async (payload, { event, logger, deadlineMs = ackDeadlineMs }) => {
     // NUL and lone surrogates cannot be stored (PostgreSQL refuses them): refused here, keys too.
     const unsafe = unsafeTextIn(payload);
     if (unsafe) return failure(new AppError('invalid_input', `invalid ${event} ${unsafe}`));
@@ -63,10 +69,21 @@ export function handler<Schema extends z.ZodType, Result>(
         new AppError('invalid_input', `invalid ${event} payload: ${where}${issue?.message ?? 'invalid'}`),
       );
     }
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(
+        () => reject(new AppError('unavailable', `${event} did not complete in time; try again`)),
+        deadlineMs,
+      );
+    });
+    const work = run(parsed.data);
+    work.catch(() => undefined); // a late failure after the deadline answered is not unhandled
     try {
-      return { ok: true, data: await run(parsed.data) };
+      return { ok: true, data: await Promise.race([work, late]) };
     } catch (error) {
       return failure(toAppError(error, logger));
+    } finally {
+      clearTimeout(timer);
     }
   };
 }

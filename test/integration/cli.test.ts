@@ -138,7 +138,7 @@ describe('vigil CLI', () => {
     const after = await vigilBeside(['apikey', 'create', '--name', 'After serving'], env);
     expect(after.code).toBe(0);
     expect(after.stdout).toContain('API key');
-  });
+  }, 90_000); // four CLI processes, each compiling with tsx: slow on a busy 2-core machine
 
   it('answers bad requests on the control socket with the contract error shape', async () => {
     running = await startTestApp({ name: 'pglite' });

@@ -261,7 +261,7 @@ function cameraOff(state: ObserverState, analysis: FrameAnalysis): AnalysisObser
   return {
     type: 'camera_off',
     active: black || frozen,
-    confidence: black ? 0.95 : frozen ? 0.9 : 0.9,
+    confidence: black ? 0.95 : 0.9,
     details: {
       reason: black ? 'black' : frozen ? 'frozen' : null,
       brightness: quality.brightness,

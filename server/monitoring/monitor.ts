@@ -20,6 +20,7 @@ import {
 import type { Database, SessionStatus } from '../db/index.js';
 import { storeEvidence, type EvidenceStore } from '../evidence/index.js';
 import {
+  isFinal,
   LivenessChallenge,
   recordVerification,
   summariseViolations,
@@ -135,23 +136,13 @@ export class Monitor {
       () => sampler.off('audio', onAudio),
     );
     const onStatus = ({ sessionId, status }: { sessionId: string; status: SessionStatus }) => {
-      if (['completed', 'terminated', 'failed'].includes(status)) this.#forget(sessionId);
+      if (isFinal(status)) this.#forget(sessionId);
       else void this.#watches.get(sessionId)?.then((watch) => watch && (watch.session.status = status));
     };
     options.events.on('session:status', onStatus);
     this.#unsubscribe.push(() => options.events.off('session:status', onStatus));
     this.#timer = setInterval(() => this.#onSecond(), 1000);
     this.#timer.unref();
-  }
-
-  /** Whether joining should go through `verifying` (identity check and/or liveness first). */
-  static needsVerification(session: {
-    policy: MonitoredSession['policy'];
-    reference: number[] | null;
-  }): boolean {
-    return (
-      (session.policy.identity.required && session.reference !== null) || session.policy.liveness.required
-    );
   }
 
   /** Starts (or repeats the current prompt of) the session's liveness challenge. */

@@ -1,4 +1,4 @@
-export { policySchema, defaultPolicy } from './policy.js';
+export { policySchema, defaultPolicy, needsVerification } from './policy.js';
 export type { Policy, PolicyInput } from './policy.js';
 export { ProctoringEvents } from './events.js';
 export type { ProctoringEventMap } from './events.js';

@@ -76,3 +76,11 @@ export type Policy = z.infer<typeof policySchema>;
 export type PolicyInput = z.input<typeof policySchema>;
 
 export const defaultPolicy = (): Policy => policySchema.parse({});
+
+/**
+ * Whether a joining candidate goes through `verifying` first: an identity check against a
+ * registered reference, or a liveness challenge, that the exam requires.
+ */
+export function needsVerification(policy: Policy, hasReference: boolean): boolean {
+  return (policy.identity.required && hasReference) || policy.liveness.required;
+}

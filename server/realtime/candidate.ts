@@ -3,6 +3,7 @@ import {
   defaultHelpText,
   getSession,
   isFinal,
+  needsVerification,
   recordClientSignal,
   sendMessage,
   signalEffect,
@@ -181,9 +182,7 @@ export function registerCandidateNamespace(deps: RealtimeDeps): void {
     // Joining: a new session starts, through `verifying` when identity or liveness must be
     // checked first; a paused one stays paused until the proctor resumes it.
     if (session.status === 'created') {
-      const verify =
-        deps.monitor !== undefined &&
-        ((session.policy.identity.required && session.hasReference) || session.policy.liveness.required);
+      const verify = deps.monitor !== undefined && needsVerification(session.policy, session.hasReference);
       await transitionSession(
         context.db,
         context.events,

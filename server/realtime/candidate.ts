@@ -64,7 +64,12 @@ export function registerCandidateNamespace(deps: RealtimeDeps): void {
       if (left > 0) admitted.set(sessionId, left);
       else admitted.delete(sessionId);
     });
-    void onConnection(socket);
+    // A failure after the handshake (the database went away mid-join, a shutdown) must not
+    // become an unhandled rejection, which would end the process: log it and drop the socket.
+    onConnection(socket).catch((error: unknown) => {
+      context.logger.warn({ err: error, sessionId }, 'candidate connection setup failed');
+      socket.disconnect(true);
+    });
   });
 
   async function onConnection(socket: CandidateSocket): Promise<void> {

@@ -9,14 +9,13 @@
  *   p95LatencyMs frame's arrival at the server → the proctor socket receiving its analysis:tick
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { io as connectSocket } from 'socket.io-client';
 import { buildContext, createApp, type VigilApp } from '../app/index.js';
 import { createApiClient } from '../auth/index.js';
-import { loadConfig } from '../config/index.js';
 import type { SampledFrame } from '../sampler/index.js';
 import { createLogger, packageRoot } from '../shared/index.js';
+import { benchApi, benchConfig } from './bench-app.js';
 import { encodeForRtp, freeUdpPort, startRtpSource, type RtpSource } from './rtp-source.js';
 
 interface Options {
@@ -54,20 +53,7 @@ export async function runAnalysisBench(argv: string[]): Promise<number> {
     console.error(`vigil bench analysis: no test clip at ${clipSource} (set VIGIL_TESTDATA)`);
     return 2;
   }
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-'));
-  const minPort = 30000 + Math.floor(Math.random() * 500) * 20;
-  const config = loadConfig({
-    ...process.env,
-    DATA_DIR: work,
-    DATABASE_URL: '',
-    REDIS_URL: '',
-    PORT: '0',
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'error',
-    RTC_MIN_PORT: String(minPort),
-    RTC_MAX_PORT: String(minPort + 19),
-    MEDIA_WORKERS: '1',
-  });
+  const { work, config } = benchConfig('vigil-bench-', { MEDIA_WORKERS: '1' });
   const decisions: number[] = [];
   let app: VigilApp | undefined;
   const sources: RtpSource[] = [];
@@ -85,21 +71,7 @@ export async function runAnalysisBench(argv: string[]): Promise<number> {
 
     // An API client, an exam, and a proctor socket watching it.
     const { key, tenantId } = await createApiClient(context.db, { name: 'bench', actor: 'bench' });
-    const call = async <T>(
-      method: 'POST' | 'PUT',
-      route: string,
-      payload: unknown,
-      type = 'application/json',
-    ) => {
-      const response = await app!.http.inject({
-        method,
-        url: `/api/v1${route}`,
-        headers: { 'x-api-key': key, 'content-type': type },
-        payload: payload as string,
-      });
-      if (response.statusCode >= 300) throw new Error(`${method} ${route}: ${response.body}`);
-      return response.json<T>();
-    };
+    const call = benchApi(app, key);
     const exam = await call<{ id: string }>('POST', '/exams', { title: 'bench', durationMinutes: 60 });
     const proctorToken = app.context.tokens.sign(
       { kind: 'proctorToken', tenantId, name: 'bench', examIds: null },

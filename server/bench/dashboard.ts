@@ -17,9 +17,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { buildContext, createApp, type VigilApp } from '../app/index.js';
 import { createApiClient } from '../auth/index.js';
-import { loadConfig } from '../config/index.js';
 import type { Browser } from 'playwright-core';
 import { createLogger, packageRoot } from '../shared/index.js';
+import { benchApi, benchConfig } from './bench-app.js';
 import { RtpFanout } from './rtp-fanout.js';
 import { encodeForRtp, freeUdpPort } from './rtp-source.js';
 
@@ -143,20 +143,7 @@ export async function runDashboardBench(argv: string[]): Promise<number> {
     return 2;
   }
 
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-'));
-  const minPort = 30000 + Math.floor(Math.random() * 500) * 20;
-  const config = loadConfig({
-    ...process.env,
-    DATA_DIR: work,
-    DATABASE_URL: '',
-    REDIS_URL: '',
-    PORT: '0',
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'error',
-    RTC_MIN_PORT: String(minPort),
-    RTC_MAX_PORT: String(minPort + 19),
-    MEDIA_WORKERS: '1',
-  });
+  const { work, config } = benchConfig('vigil-bench-', { MEDIA_WORKERS: '1' });
   let app: VigilApp | undefined;
   let fanout: RtpFanout | undefined;
   let browser: Browser | undefined;
@@ -167,16 +154,8 @@ export async function runDashboardBench(argv: string[]): Promise<number> {
     const media = app.media;
     if (!media) throw new Error('media did not start');
     const { key, tenantId } = await createApiClient(context.db, { name: 'bench', actor: 'bench' });
-    const call = async <T>(route: string, payload: unknown) => {
-      const response = await app!.http.inject({
-        method: 'POST',
-        url: `/api/v1${route}`,
-        headers: { 'x-api-key': key, 'content-type': 'application/json' },
-        payload: JSON.stringify(payload),
-      });
-      if (response.statusCode >= 300) throw new Error(`POST ${route}: ${response.body}`);
-      return response.json<T>();
-    };
+    const api = benchApi(app, key);
+    const call = <T>(route: string, payload: object) => api<T>('POST', route, payload);
     const exam = await call<{ id: string }>('/exams', { title: 'dashboard bench', durationMinutes: 60 });
     const token = app.context.tokens.sign(
       { kind: 'proctorToken', tenantId, name: 'bench', examIds: null },

@@ -24,10 +24,10 @@ import { io as connectSocket } from 'socket.io-client';
 import type { FrameAnalysis } from '../analysis/index.js';
 import { buildContext, createApp, type VigilApp } from '../app/index.js';
 import { createApiClient } from '../auth/index.js';
-import { loadConfig } from '../config/index.js';
 import type { Decision } from '../monitoring/index.js';
 import { defaultTimings, transitionSession } from '../proctoring/index.js';
 import { createLogger, packageRoot } from '../shared/index.js';
+import { benchApi, benchConfig } from './bench-app.js';
 import { encodeForRtp, freeUdpPort, speechWav, startRtpSource, type RtpSource } from './rtp-source.js';
 
 const run = promisify(execFile);
@@ -267,19 +267,7 @@ export async function runLoadBench(argv: string[]): Promise<number> {
     console.error('vigil bench load: needs Linux /proc to measure CPU and memory');
     return 2;
   }
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-load-'));
-  const minPort = 30000 + Math.floor(Math.random() * 500) * 20;
-  const config = loadConfig({
-    ...process.env,
-    DATA_DIR: work,
-    DATABASE_URL: '',
-    REDIS_URL: '',
-    PORT: '0',
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'error',
-    RTC_MIN_PORT: String(minPort),
-    RTC_MAX_PORT: String(minPort + 19),
-  });
+  const { work, config } = benchConfig('vigil-load-');
   const decisions: Decision[] = [];
   let recording = false;
   let app: VigilApp | undefined;
@@ -304,21 +292,7 @@ export async function runLoadBench(argv: string[]): Promise<number> {
     const scenarios = await prepareScenarios(testdata, work);
 
     const { key, tenantId } = await createApiClient(context.db, { name: 'bench', actor: 'bench' });
-    const call = async <T>(
-      method: 'POST' | 'PUT',
-      route: string,
-      payload: unknown,
-      type = 'application/json',
-    ) => {
-      const response = await app!.http.inject({
-        method,
-        url: `/api/v1${route}`,
-        headers: { 'x-api-key': key, 'content-type': type },
-        payload: payload as string,
-      });
-      if (response.statusCode >= 300) throw new Error(`${method} ${route}: ${response.body}`);
-      return response.json<T>();
-    };
+    const call = benchApi(app, key);
     const exams: Record<Mode, string> = {
       naive: (
         await call<{ id: string }>('POST', '/exams', {

@@ -178,44 +178,17 @@ export class MediaService extends EventEmitter<MediaEvents> {
     request: { transportId: string; kind: 'audio' | 'video'; rtpParameters: unknown; source: ProducerSource },
   ): Promise<string> {
     const peer = this.peer(peerId);
-    const sessionId = peer.identity.sessionId;
-    if (peer.identity.role !== 'candidate' || !sessionId)
-      throw new AppError('forbidden', 'only candidates send media');
-    if ((request.source === 'camera') !== (request.kind === 'video')) {
-      throw new AppError('invalid_input', 'camera must be video and microphone audio');
-    }
-    assertCodecsOfKind(request.kind, request.rtpParameters);
     const transport = peer.transport(request.transportId);
-    // One producer per source: a re-produce after a reconnect replaces the old one; two at once
-    // for one source would both survive the replacement, so the second is refused.
-    const inFlight = this.#producing.get(peer) ?? new Set<ProducerSource>();
-    if (inFlight.has(request.source))
-      throw new AppError('invalid_state', `a ${request.source} producer is already being created`);
-    for (const existing of peer.producers.values()) {
-      if (existing.appData.source === request.source) this.#closeProducer(peer, existing);
-    }
-    inFlight.add(request.source);
-    this.#producing.set(peer, inFlight);
-    let producer;
-    try {
-      producer = await asInvalidInput(
-        () =>
-          transport.produce({
-            kind: request.kind,
-            rtpParameters: request.rtpParameters as types.RtpParameters,
-            appData: { source: request.source, sessionId },
-          }),
-        'RTP parameters',
-      );
-    } finally {
-      inFlight.delete(request.source);
-    }
-    peer.producers.set(producer.id, producer);
     const room = await this.room(peer.identity.examId);
-    room.registerProducer(producer.id, peer.transportRouters.get(transport.id) ?? room.router);
-    this.#flow.set(producer.id, { bytes: 0, changedAt: Date.now(), stalled: false });
-    producer.observer.on('close', () => this.#forgetProducer(peer, producer));
-    this.emit('producer:new', this.#ref(peer, producer));
+    const producer = await this.#adopt(
+      peer,
+      transport,
+      peer.transportRouters.get(transport.id) ?? room.router,
+      {
+        ...request,
+        rtpParameters: request.rtpParameters as types.RtpParameters,
+      },
+    );
     return producer.id;
   }
 
@@ -237,13 +210,7 @@ export class MediaService extends EventEmitter<MediaEvents> {
     },
   ): Promise<{ producerId: string; ip: string; port: number }> {
     const peer = this.peer(peerId);
-    const sessionId = peer.identity.sessionId;
-    if (peer.identity.role !== 'candidate' || !sessionId)
-      throw new AppError('forbidden', 'only candidates send media');
-    if ((request.source === 'camera') !== (request.kind === 'video')) {
-      throw new AppError('invalid_input', 'camera must be video and microphone audio');
-    }
-    assertCodecsOfKind(request.kind, request.rtpParameters);
+    this.#checkProduce(peer, request);
     const room = await this.room(peer.identity.examId);
     const transport = await room.router.createPlainTransport({
       listenInfo: request.listenInfo,
@@ -252,24 +219,11 @@ export class MediaService extends EventEmitter<MediaEvents> {
     });
     let producer: types.Producer<{ source: ProducerSource; sessionId: string }>;
     try {
-      producer = await asInvalidInput(
-        () =>
-          transport.produce({
-            kind: request.kind,
-            rtpParameters: request.rtpParameters,
-            appData: { source: request.source, sessionId },
-          }),
-        'RTP parameters',
-      );
+      producer = await this.#adopt(peer, transport, room.router, request);
     } catch (error) {
       transport.close();
       throw error;
     }
-    for (const existing of [...peer.producers.values()]) {
-      if (existing.appData.source === request.source) this.#closeProducer(peer, existing);
-    }
-    peer.producers.set(producer.id, producer);
-    this.#flow.set(producer.id, { bytes: 0, changedAt: Date.now(), stalled: false });
     // Peers only close the WebRTC transports they hold; this one goes when its producer is
     // closed or forgotten (peer closed, worker died). One listener serves all ingests.
     let open = ingestTransports.get(this);
@@ -283,9 +237,7 @@ export class MediaService extends EventEmitter<MediaEvents> {
       open = transports;
     }
     open.set(producer.id, transport);
-    producer.observer.on('close', () => this.#forgetProducer(peer, producer));
     transport.observer.on('close', () => ingestTransports.get(this)?.delete(producer.id));
-    this.emit('producer:new', this.#ref(peer, producer));
     return { producerId: producer.id, ip: transport.tuple.localAddress, port: transport.tuple.localPort };
   }
 
@@ -381,6 +333,63 @@ export class MediaService extends EventEmitter<MediaEvents> {
     clearInterval(this.#flowTimer);
     for (const peerId of [...this.#peers.keys()]) this.closePeer(peerId);
     this.#pool.close();
+  }
+
+  /** What any producer of a peer must satisfy: a candidate's, of a source matching its kind and codecs. */
+  #checkProduce(
+    peer: Peer,
+    request: { kind: 'audio' | 'video'; source: ProducerSource; rtpParameters: unknown },
+  ) {
+    if (peer.identity.role !== 'candidate' || !peer.identity.sessionId)
+      throw new AppError('forbidden', 'only candidates send media');
+    if ((request.source === 'camera') !== (request.kind === 'video')) {
+      throw new AppError('invalid_input', 'camera must be video and microphone audio');
+    }
+    assertCodecsOfKind(request.kind, request.rtpParameters);
+    return peer.identity.sessionId;
+  }
+
+  /**
+   * The one way a producer joins a peer, whatever transport carries it (WebRTC from a page,
+   * plain RTP from a gateway): checked, one per source (a re-produce replaces the old one; two
+   * at once are refused), registered with its router, watched for stalls, and announced.
+   */
+  async #adopt(
+    peer: Peer,
+    transport: types.Transport,
+    router: types.Router,
+    request: { kind: 'audio' | 'video'; source: ProducerSource; rtpParameters: types.RtpParameters },
+  ): Promise<types.Producer<{ source: ProducerSource; sessionId: string }>> {
+    const sessionId = this.#checkProduce(peer, request);
+    const inFlight = this.#producing.get(peer) ?? new Set<ProducerSource>();
+    if (inFlight.has(request.source))
+      throw new AppError('invalid_state', `a ${request.source} producer is already being created`);
+    for (const existing of [...peer.producers.values()]) {
+      if (existing.appData.source === request.source) this.#closeProducer(peer, existing);
+    }
+    inFlight.add(request.source);
+    this.#producing.set(peer, inFlight);
+    let producer: types.Producer<{ source: ProducerSource; sessionId: string }>;
+    try {
+      producer = await asInvalidInput(
+        () =>
+          transport.produce({
+            kind: request.kind,
+            rtpParameters: request.rtpParameters,
+            appData: { source: request.source, sessionId },
+          }),
+        'RTP parameters',
+      );
+    } finally {
+      inFlight.delete(request.source);
+    }
+    peer.producers.set(producer.id, producer);
+    const room = await this.room(peer.identity.examId);
+    room.registerProducer(producer.id, router);
+    this.#flow.set(producer.id, { bytes: 0, changedAt: Date.now(), stalled: false });
+    producer.observer.on('close', () => this.#forgetProducer(peer, producer));
+    this.emit('producer:new', this.#ref(peer, producer));
+    return producer;
   }
 
   #producerInExam(examId: string, producerId: string): Peer | undefined {

@@ -2,14 +2,11 @@ import type {
   AnalysisEngine,
   AnalysisObservation,
   AudioObservationType,
-  CascadePolicy,
   FrameAnalysis,
   FrameObservationType,
   ObserverState,
-  ObserverTuning,
 } from '../analysis/index.js';
 import {
-  cascadeTuning,
   createObserverState,
   guidanceMessages,
   observeAudio,
@@ -18,7 +15,7 @@ import {
   steerIdentity,
 } from '../analysis/index.js';
 import type { Database, SessionStatus } from '../db/index.js';
-import { storeEvidence, type EvidenceStore } from '../evidence/index.js';
+import type { EvidenceStore } from '../evidence/index.js';
 import {
   isFinal,
   LivenessChallenge,
@@ -28,13 +25,13 @@ import {
   type ChallengePrompt,
   type ProctoringEventMap,
   type ProctoringEvents,
-  defaultPolicy,
-  type Policy,
   type ViolationRules,
 } from '../proctoring/index.js';
 import type { AudioChunk, SampledFrame as VideoFrame, SamplerService } from '../sampler/index.js';
 import { AppError, type Logger } from '../shared/index.js';
-import { AudioRing, pcmToWav, rgbToJpeg } from './media-files.js';
+import { analysisPolicy, cascadeOf, tuningFor } from './analysis-knobs.js';
+import { captureAudioClip, captureSnapshot } from './evidence-capture.js';
+import { AudioRing } from './media-files.js';
 import { loadMonitoredSession, type MonitoredSession } from './session-loader.js';
 
 type SessionPush = 'guidance' | 'analysis:tick' | 'liveness:challenge' | 'liveness:result';
@@ -79,27 +76,6 @@ export interface MonitorOptions {
   logger: Logger;
   /** Called once each analysed frame has been decided on (the benches read it). */
   onDecision?: (decision: Decision) => void;
-}
-
-/** The exam's analysis knobs; exams stored before they existed get the defaults. */
-function analysisPolicy(policy: MonitoredSession['policy']): Policy['analysis'] {
-  return policy.analysis ?? defaultPolicy().analysis;
-}
-
-function cascadeOf(knobs: Policy['analysis']): CascadePolicy {
-  return {
-    identityEveryMs: knobs.identityEverySeconds * 1000,
-    identityBurstFrames: knobs.identityBurstFrames,
-    antispoofEveryMs: knobs.antispoofEverySeconds * 1000,
-    objectsEveryMs: knobs.objectsEverySeconds * 1000,
-    sceneChange: knobs.sceneChange,
-  };
-}
-
-/** Smoothing windows that hold enough samples at the cascade's cadences (naive: the defaults). */
-function tuningFor(knobs: Policy['analysis']): Partial<ObserverTuning> {
-  if (!knobs.cascade) return {};
-  return cascadeTuning(cascadeOf(knobs));
 }
 
 const tickEveryMs = 1000;
@@ -229,7 +205,7 @@ export class Monitor {
     watch.faces = observed.faces;
     watch.similarity = observed.identity.similarity;
     for (const observation of observed.observations) {
-      this.#report(watch, observation, () => this.#snapshot(watch));
+      this.#report(watch, observation, () => captureSnapshot(this.#options, watch));
     }
     this.#guide(watch, observed.guidance);
     this.#autoChallenge(watch);
@@ -256,7 +232,7 @@ export class Monitor {
     const observations = observeAudio(watch.observer, result);
     for (const observation of observations) {
       if (observation.type === 'talking') watch.speaking = observation.active;
-      this.#report(watch, observation, () => this.#audioClip(watch));
+      this.#report(watch, observation, () => captureAudioClip(this.#options, watch));
     }
   }
 
@@ -272,36 +248,6 @@ export class Monitor {
       evidence,
       origin: 'analysis',
     });
-  }
-
-  /** A JPEG of the latest sampled frame, stored as evidence. */
-  async #snapshot(watch: Watch): Promise<string[]> {
-    const frame = watch.lastFrame;
-    return frame ? [await this.#storeEvidence(watch, 'snapshot', 'image/jpeg', await rgbToJpeg(frame))] : [];
-  }
-
-  /** The last seconds of the microphone as a WAV, stored as evidence. */
-  async #audioClip(watch: Watch): Promise<string[]> {
-    const samples = watch.audio.snapshot();
-    return samples.length > 0
-      ? [await this.#storeEvidence(watch, 'audio', 'audio/wav', pcmToWav(samples, 16_000))]
-      : [];
-  }
-
-  async #storeEvidence(
-    watch: Watch,
-    kind: 'snapshot' | 'audio',
-    mediaType: string,
-    bytes: Buffer,
-  ): Promise<string> {
-    const row = await storeEvidence(this.#options.db, this.#options.evidenceStore, {
-      tenantId: watch.session.tenantId,
-      sessionId: watch.session.sessionId,
-      kind,
-      mediaType,
-      bytes,
-    });
-    return row.id;
   }
 
   #guide(watch: Watch, codes: readonly (keyof typeof guidanceMessages)[]): void {
@@ -362,7 +308,7 @@ export class Monitor {
       : this.#options.rules.instant(watch.session, 'liveness_failed', {
           confidence: 0.9,
           details,
-          evidence: () => this.#snapshot(watch),
+          evidence: () => captureSnapshot(this.#options, watch),
         });
     void violationStored
       .then(() =>

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import os from 'node:os';
 import type { Registry } from 'prom-client';
-import { AppError, type Logger } from '../shared/index.js';
+import { AppError, backoffMs, type Logger } from '../shared/index.js';
 import { decodeImage, type DecodeOptions } from './image.js';
 import { defaultManifestPath, readManifest, verifyModels } from './manifest.js';
 import { AnalysisMetrics } from './metrics.js';
@@ -716,7 +716,7 @@ export class AnalysisEngine extends EventEmitter<{ closed: [] }> {
   #restart(index: number): void {
     const slot = this.#slots[index];
     if (!slot || this.#closed) return;
-    const delay = Math.min(30_000, 500 * 2 ** slot.failures);
+    const delay = backoffMs(slot.failures, { minMs: 500, maxMs: 30_000 });
     setTimeout(() => {
       if (this.#closed) return;
       this.#startWorker(this.#settings).then(

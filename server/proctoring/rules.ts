@@ -1,5 +1,5 @@
 import type { Database, ViolationSource, ViolationType } from '../db/index.js';
-import { isUnavailable, type Logger } from '../shared/index.js';
+import { backoffMs, isUnavailable, type Logger } from '../shared/index.js';
 import type { ProctoringEvents } from './events.js';
 import type { Policy } from './policy.js';
 import { closeViolation, openViolation } from './violations.js';
@@ -190,7 +190,9 @@ export class ViolationRules {
       } catch (error) {
         if (this.#closed || !isUnavailable(error)) throw error;
         this.#logger.warn({ err: error, attempt }, 'database unavailable; the violation write is retried');
-        await new Promise((resolve) => setTimeout(resolve, Math.min(10_000, 250 * 2 ** attempt)));
+        await new Promise((resolve) =>
+          setTimeout(resolve, backoffMs(attempt, { minMs: 250, maxMs: 10_000 })),
+        );
       }
     }
   }

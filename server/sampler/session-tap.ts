@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
-import type { Logger } from '../shared/index.js';
+import { backoffMs, type Logger } from '../shared/index.js';
 import { audioOutputArgs, audioSampleRate, videoOutputArgs } from './ffmpeg.js';
 import { DecoderPipeline, type PipelineExit } from './pipeline.js';
 import type { FrameSize, TapEvents, TapKind, TapRef } from './types.js';
@@ -251,7 +251,7 @@ export class SessionTap extends EventEmitter<TapEvents> {
     if (this.#closed) return;
     if (pipeline && Date.now() - pipeline.startedAt >= healthyAfterMs) this.#failures = 0;
     const { min, max } = this.#options.restartBackoffMs;
-    const restartInMs = Math.min(max, min * 2 ** this.#failures);
+    const restartInMs = backoffMs(this.#failures, { minMs: min, maxMs: max });
     this.#failures += 1;
     // Quiet while stalled: a decoder that gave up waiting for media is expected then.
     const level = this.#stalled ? 'debug' : 'warn';

@@ -13,5 +13,6 @@ export type { Logger } from './logger.js';
 export { canonicalJson } from './canonical-json.js';
 export { packageRoot } from './paths.js';
 export { runPeriodically } from './periodic.js';
+export { backoffMs } from './backoff.js';
 export { assertSafeText, unsafeTextIn } from './safe-text.js';
 export { privateDirMode, privateFileMode, secureDataDir, tightenTree } from './private-files.js';

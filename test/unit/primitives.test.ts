@@ -4,7 +4,7 @@ import { hashPassword, verifyPassword } from '../../server/auth/passwords.js';
 import { apiKeyPrefix, generateApiKey, generateRefreshToken, sha256Hex } from '../../server/auth/secrets.js';
 import { canTransition, statusAfterAction } from '../../server/proctoring/session-state.js';
 import { policySchema } from '../../server/proctoring/policy.js';
-import { canonicalJson } from '../../server/shared/index.js';
+import { backoffMs, canonicalJson } from '../../server/shared/index.js';
 
 describe('canonicalJson', () => {
   it('sorts keys at every depth and drops undefined members', () => {
@@ -92,5 +92,14 @@ describe('exam policy', () => {
     expect(policySchema.safeParse({ identity: { treshold: 1 } }).success).toBe(false);
     expect(policySchema.safeParse({ rules: { not_a_type: {} } }).success).toBe(false);
     expect(policySchema.safeParse({ gaze: { maxYawDegrees: 500 } }).success).toBe(false);
+  });
+});
+
+describe('backoffMs', () => {
+  it('starts at the minimum, doubles with each failure and stops at the maximum', () => {
+    const range = { minMs: 250, maxMs: 10_000 };
+    expect([0, 1, 2, 3, 5, 6, 40].map((failures) => backoffMs(failures, range))).toEqual([
+      250, 500, 1000, 2000, 8000, 10_000, 10_000,
+    ]);
   });
 });

@@ -16,7 +16,14 @@ import { createApiClient } from '../auth/index.js';
 import type { SampledFrame } from '../sampler/index.js';
 import { createLogger, packageRoot } from '../shared/index.js';
 import { benchApi, benchConfig } from './bench-app.js';
-import { encodeForRtp, freeUdpPort, startRtpSource, type RtpSource } from './rtp-source.js';
+import {
+  encodeForRtp,
+  freeUdpPort,
+  ingestSynthetic,
+  rtpPayloadType,
+  startRtpSource,
+  type RtpSource,
+} from './rtp-source.js';
 
 interface Options {
   json: boolean;
@@ -108,22 +115,14 @@ export async function runAnalysisBench(argv: string[]): Promise<number> {
       const peerId = `bench-${index}`;
       media.openPeer({ id: peerId, examId: exam.id, sessionId: session.id, role: 'candidate' });
       const ssrc = 10_000 + index;
-      const target = await media.ingestPlainRtp(peerId, {
-        kind: 'video',
-        source: 'camera',
-        rtpParameters: {
-          codecs: [{ mimeType: 'video/VP8', payloadType: 101, clockRate: 90000 }],
-          encodings: [{ ssrc }],
-        },
-        listenInfo: { protocol: 'udp', ip: '127.0.0.1', port: await freeUdpPort() },
-      });
+      const port = await ingestSynthetic(media, peerId, 'video', ssrc);
       sources.push(
         startRtpSource({
           input: clip,
-          port: target.port,
+          port,
           localPort: await freeUdpPort(),
           ssrc,
-          payloadType: 101,
+          payloadType: rtpPayloadType.video,
           maxSeconds: options.seconds * 4 + 120,
         }),
       );

@@ -21,7 +21,7 @@ import type { Browser } from 'playwright-core';
 import { createLogger, packageRoot } from '../shared/index.js';
 import { benchApi, benchConfig } from './bench-app.js';
 import { RtpFanout } from './rtp-fanout.js';
-import { encodeForRtp, freeUdpPort } from './rtp-source.js';
+import { encodeForRtp, ingestSynthetic, rtpPayloadType } from './rtp-source.js';
 
 interface Options {
   json: boolean;
@@ -163,7 +163,7 @@ export async function runDashboardBench(argv: string[]): Promise<number> {
     );
     const clip = await encodeForRtp('video', clipSource, work, 30);
     const seconds = options.steps.length * (options.seconds * 2 + 30) + 120;
-    fanout = await RtpFanout.start(clip, 101, seconds);
+    fanout = await RtpFanout.start(clip, rtpPayloadType.video, seconds);
 
     let sessions = 0;
     const addSession = async () => {
@@ -176,16 +176,8 @@ export async function runDashboardBench(argv: string[]): Promise<number> {
       const peerId = `bench-${index}`;
       media.openPeer({ id: peerId, examId: exam.id, sessionId: session.id, role: 'candidate' });
       const ssrc = 20_000 + index;
-      const target = await media.ingestPlainRtp(peerId, {
-        kind: 'video',
-        source: 'camera',
-        rtpParameters: {
-          codecs: [{ mimeType: 'video/VP8', payloadType: 101, clockRate: 90000 }],
-          encodings: [{ ssrc }],
-        },
-        listenInfo: { protocol: 'udp', ip: '127.0.0.1', port: await freeUdpPort() },
-      });
-      fanout!.add(target.port, ssrc);
+      const port = await ingestSynthetic(media, peerId, 'video', ssrc);
+      fanout!.add(port, ssrc);
     };
 
     browser = await playwright.chromium.launch({

@@ -28,7 +28,15 @@ import type { Decision } from '../monitoring/index.js';
 import { defaultTimings, transitionSession } from '../proctoring/index.js';
 import { createLogger, packageRoot } from '../shared/index.js';
 import { benchApi, benchConfig } from './bench-app.js';
-import { encodeForRtp, freeUdpPort, speechWav, startRtpSource, type RtpSource } from './rtp-source.js';
+import {
+  encodeForRtp,
+  freeUdpPort,
+  ingestSynthetic,
+  rtpPayloadType,
+  speechWav,
+  startRtpSource,
+  type RtpSource,
+} from './rtp-source.js';
 
 const run = promisify(execFile);
 
@@ -368,25 +376,13 @@ export async function runLoadBench(argv: string[]): Promise<number> {
         if (scenario.audio) tracks.push({ kind: 'audio', input: scenario.audio });
         for (const track of tracks) {
           const id = ssrc++;
-          const target = await media.ingestPlainRtp(peerId, {
-            kind: track.kind,
-            source: track.kind === 'video' ? 'camera' : 'microphone',
-            rtpParameters: {
-              codecs: [
-                track.kind === 'video'
-                  ? { mimeType: 'video/VP8', payloadType: 101, clockRate: 90000 }
-                  : { mimeType: 'audio/opus', payloadType: 111, clockRate: 48000, channels: 2 },
-              ],
-              encodings: [{ ssrc: id }],
-            },
-            listenInfo: { protocol: 'udp', ip: '127.0.0.1', port: await freeUdpPort() },
-          });
+          const port = await ingestSynthetic(media, peerId, track.kind, id);
           const source = startRtpSource({
             input: track.input,
-            port: target.port,
+            port,
             localPort: await freeUdpPort(),
             ssrc: id,
-            payloadType: track.kind === 'video' ? 101 : 111,
+            payloadType: rtpPayloadType[track.kind],
             maxSeconds: options.seconds + 120,
           });
           sources.push(source);

@@ -6,6 +6,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import type { MediaService } from '../media/index.js';
 
 const run = promisify(execFile);
 
@@ -126,4 +127,33 @@ export function startRtpSource(options: RtpSourceOptions): RtpSource {
       await exited;
     },
   };
+}
+
+/** The payload types the senders above use (ffmpeg's RTP muxer is told them). */
+export const rtpPayloadType = { video: 101, audio: 111 } as const;
+
+/**
+ * A candidate peer's camera or microphone fed by plain RTP from a sender above: a producer on a
+ * free loopback port. Resolves to the port to send to.
+ */
+export async function ingestSynthetic(
+  media: Pick<MediaService, 'ingestPlainRtp'>,
+  peerId: string,
+  kind: 'video' | 'audio',
+  ssrc: number,
+): Promise<number> {
+  const target = await media.ingestPlainRtp(peerId, {
+    kind,
+    source: kind === 'video' ? 'camera' : 'microphone',
+    rtpParameters: {
+      codecs: [
+        kind === 'video'
+          ? { mimeType: 'video/VP8', payloadType: rtpPayloadType.video, clockRate: 90000 }
+          : { mimeType: 'audio/opus', payloadType: rtpPayloadType.audio, clockRate: 48000, channels: 2 },
+      ],
+      encodings: [{ ssrc }],
+    },
+    listenInfo: { protocol: 'udp', ip: '127.0.0.1', port: await freeUdpPort() },
+  });
+  return target.port;
 }

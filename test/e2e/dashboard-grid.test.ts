@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RtpFanout } from '../../server/bench/rtp-fanout.js';
-import { encodeForRtp, freeUdpPort } from '../../server/bench/rtp-source.js';
+import { encodeForRtp, ingestSynthetic, rtpPayloadType } from '../../server/bench/rtp-source.js';
 import { launchChromium } from '../support/browser.js';
 import { recordViolation, startTestApp, type TestApp } from '../support/app.js';
 import { tilePlays } from '../support/pages.js';
@@ -35,7 +35,7 @@ describe('the dashboard grid of a large exam', () => {
       (await test.request<any>('POST', `/api/v1${route}`, { key: tenant.apiKey, body })).body;
     examId = (await post('/exams', { title: 'Large exam', durationMinutes: 60 })).id;
     const clip = await encodeForRtp('video', testdata('video/foreman_cif_299f.mp4'), work, 30);
-    fanout = await RtpFanout.start(clip, 101, 300);
+    fanout = await RtpFanout.start(clip, rtpPayloadType.video, 300);
     const media = test.app.media!;
     for (let index = 0; index < SESSIONS; index++) {
       const candidate = await post(`/exams/${examId}/candidates`, {
@@ -45,16 +45,7 @@ describe('the dashboard grid of a large exam', () => {
       const session = await post(`/exams/${examId}/sessions`, { candidateId: candidate.id });
       sessionIds.push(session.id);
       media.openPeer({ id: `grid-${index}`, examId, sessionId: session.id, role: 'candidate' });
-      const target = await media.ingestPlainRtp(`grid-${index}`, {
-        kind: 'video',
-        source: 'camera',
-        rtpParameters: {
-          codecs: [{ mimeType: 'video/VP8', payloadType: 101, clockRate: 90000 }],
-          encodings: [{ ssrc: 30_000 + index }],
-        },
-        listenInfo: { protocol: 'udp', ip: '127.0.0.1', port: await freeUdpPort() },
-      });
-      fanout.add(target.port, 30_000 + index);
+      fanout.add(await ingestSynthetic(media, `grid-${index}`, 'video', 30_000 + index), 30_000 + index);
     }
     browser = await launchChromium();
     const minted = await test.request<any>('POST', '/api/v1/proctor-tokens', {

@@ -8,6 +8,7 @@ import { byId, el, setText } from '../shared/dom.js';
 import type { MessageView } from '../shared/protocol.js';
 import { errorText, request, type ProctorSocket } from '../shared/socket.js';
 import type { Auth } from './auth.js';
+import { submitNote } from './note-form.js';
 
 /** History loads at a time: a 100-tile exam opens without a burst of requests. */
 const BACKFILL_CONCURRENCY = 4;
@@ -175,24 +176,14 @@ export class ProctorChat {
 
   async #saveNote(): Promise<void> {
     const sessionId = this.#to.value;
-    const text = this.#noteText.value;
     if (!sessionId) return;
-    if (text.trim() === '') {
-      setText(this.#noteError, 'Write the note first.');
-      this.#noteText.focus();
-      return;
-    }
-    setText(this.#noteError, '');
     this.#noteSave.disabled = true;
-    try {
-      const note = await this.#auth.json<NoteLike>('POST', `/api/v1/sessions/${sessionId}/notes`, { text });
+    const note = await submitNote(this.#auth, sessionId, this.#noteText, this.#noteError);
+    if (note) {
       if (this.#to.value === sessionId) this.#notes.append(noteItem(note));
       this.#noteText.value = '';
-    } catch (err) {
-      setText(this.#noteError, `Not saved: ${errorText(err)}`);
-    } finally {
-      this.#refreshControls();
     }
+    this.#refreshControls();
   }
 
   #refreshControls(): void {

@@ -10,6 +10,7 @@ import type { LiveSession, MessageView, Violation } from '../shared/protocol.js'
 import { errorText } from '../shared/socket.js';
 import type { Auth } from './auth.js';
 import type { EvidenceViewer } from './evidence.js';
+import { submitNote } from './note-form.js';
 
 type SessionRecord = Omit<LiveSession, 'candidate' | 'connected' | 'producers'>;
 interface CandidateRecord {
@@ -137,26 +138,14 @@ export class Review {
   /** Notes outlive the session: a reviewer adds what they concluded. */
   async #saveNote(): Promise<void> {
     const sessionId = this.#current;
-    const text = this.#noteText.value;
     if (!sessionId) return;
-    if (text.trim() === '') {
-      setText(this.#noteError, 'Write the note first.');
-      this.#noteText.focus();
-      return;
-    }
-    setText(this.#noteError, '');
     this.#noteSave.disabled = true;
-    try {
-      const note = await this.#auth.json<NoteLike>('POST', `/api/v1/sessions/${sessionId}/notes`, { text });
-      if (this.#current !== sessionId) return;
-      this.#notes.querySelector('li.muted')?.remove();
-      this.#notes.append(noteItem(note));
-      this.#noteText.value = '';
-    } catch (err) {
-      setText(this.#noteError, `Not saved: ${errorText(err)}`);
-    } finally {
-      this.#noteSave.disabled = false;
-    }
+    const note = await submitNote(this.#auth, sessionId, this.#noteText, this.#noteError);
+    this.#noteSave.disabled = false;
+    if (!note || this.#current !== sessionId) return;
+    this.#notes.querySelector('li.muted')?.remove();
+    this.#notes.append(noteItem(note));
+    this.#noteText.value = '';
   }
 
   #violation(v: Violation, name: string): HTMLLIElement {

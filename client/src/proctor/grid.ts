@@ -23,6 +23,8 @@ export interface GridItem {
 }
 
 const DEFAULT_PAGE_SIZE = 24;
+/** How many screens above and below the viewport still count as on screen. */
+const NEAR_SCREENS = 2;
 /** Re-sorting at most this often keeps tiles from jumping away from the proctor's pointer. */
 const ARRANGE_EVERY_MS = 2_000;
 
@@ -63,18 +65,23 @@ export class TileGrid {
     this.#items = items;
     this.#onVisible = onVisible;
     this.#pageSize.value = String(DEFAULT_PAGE_SIZE);
-    this.#observer = new IntersectionObserver((changes) => {
-      for (const change of changes) {
-        const id = (change.target as HTMLElement).dataset.session;
-        if (!id) continue;
-        const visible = change.isIntersecting;
-        const wasVisible = this.isVisible(id);
-        this.#seen.add(id);
-        if (visible) this.#visible.add(id);
-        else this.#visible.delete(id);
-        if (visible !== wasVisible) this.#onVisible(id, visible);
-      }
-    });
+    this.#observer = new IntersectionObserver(
+      (changes) => {
+        for (const change of changes) {
+          const id = (change.target as HTMLElement).dataset.session;
+          if (!id) continue;
+          const visible = change.isIntersecting;
+          const wasVisible = this.isVisible(id);
+          this.#seen.add(id);
+          if (visible) this.#visible.add(id);
+          else this.#visible.delete(id);
+          if (visible !== wasVisible) this.#onVisible(id, visible);
+        }
+        // Two screens above and below count as in view: a small exam's tiles all play, and a
+        // tile scrolled to is already playing; only a large grid's far tiles pause.
+      },
+      { rootMargin: `${NEAR_SCREENS * 100}% 0px` },
+    );
     const rearrange = () => {
       this.#page = 0;
       this.arrange();

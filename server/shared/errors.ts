@@ -18,6 +18,12 @@ export const errorCodes = {
   session_ended: 409,
   /** The request does not fit the object's current state (e.g. a transport connected twice). */
   invalid_state: 409,
+  /** An `Idempotency-Key` reused with another request (method, path or body). */
+  idempotency_conflict: 409,
+  /** The first request with this `Idempotency-Key` is still running; retry after it. */
+  idempotency_in_progress: 409,
+  /** The tenant's plan does not allow more (the message names the limit). */
+  quota_exceeded: 402,
   /** The client took too long to send its request (headers or body). */
   request_timeout: 408,
   payload_too_large: 413,

@@ -14,3 +14,6 @@ export { clientSignals } from './client-signals.js';
 export { sessionMessages, messageSenders, messageKinds } from './session-messages.js';
 export type { MessageSender, MessageKind } from './session-messages.js';
 export { sessionNotes } from './session-notes.js';
+export { idempotencyKeys } from './idempotency.js';
+export { usageCounters, usageMetrics, plans, tenantPlans } from './usage.js';
+export type { UsageMetric, PlanLimits } from './usage.js';

@@ -17,3 +17,13 @@ export { sessionNotes } from './session-notes.js';
 export { idempotencyKeys } from './idempotency.js';
 export { usageCounters, usageMetrics, plans, tenantPlans } from './usage.js';
 export type { UsageMetric, PlanLimits } from './usage.js';
+export {
+  ltiPlatforms,
+  ltiToolKeys,
+  ltiLoginStates,
+  ltiResourceLinks,
+  ltiAttempts,
+  ltiControlCalls,
+  ltiControlStatuses,
+} from './lti.js';
+export type { LtiControlStatus } from './lti.js';

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { ServiceContext } from '../app/context.js';
+import { registerIdempotency } from './idempotency.js';
 import { auditRoutes } from './routes/audit.js';
 import { authRoutes } from './routes/auth.js';
 import { candidateRoutes } from './routes/candidates.js';
@@ -14,6 +15,7 @@ import { verifyRoutes } from './routes/verify.js';
 export const restApi =
   (context: ServiceContext): FastifyPluginAsyncZod =>
   async (app) => {
+    registerIdempotency(app, context);
     for (const routes of [
       authRoutes,
       examRoutes,

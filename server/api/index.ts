@@ -9,6 +9,7 @@ import { examRoutes } from './routes/exams.js';
 import { messageRoutes } from './routes/messages.js';
 import { proctorTokenRoutes } from './routes/proctor-tokens.js';
 import { sessionRoutes } from './routes/sessions.js';
+import { reviewRoutes } from './routes/reviews.js';
 import { verifyRoutes } from './routes/verify.js';
 
 /** The REST API of CONTRACT.md; mount under `/api/v1`. */
@@ -29,4 +30,5 @@ export const restApi =
     ]) {
       await app.register(routes(context));
     }
+      reviewRoutes,
   };

@@ -35,3 +35,5 @@ export { completeOverdueSessions, scheduleDeadlines } from './deadlines.js';
 export { sendMessage, listMessages, addNote, listNotes } from './messages.js';
 export { messageText, defaultHelpText, maxMessageLength } from './message-text.js';
 export type { MessageView, NoteView } from './message-types.js';
+export { addReview, listReviews, reviewsOfSession, decisionsOfSession, reviewQueue } from './reviews.js';
+export type { ReviewView, ReviewInput, ReviewQueueItem } from './reviews.js';

@@ -4,6 +4,7 @@ import {
   defaultSeverityByViolationType,
   evidence,
   sessions,
+  violationDecisions,
   violations,
   type Database,
   type Severity,
@@ -16,7 +17,7 @@ import { assertSessionOpen } from './session-guard.js';
 import { violationView, type ViolationView } from './views.js';
 
 /** How much one violation (at confidence 1) adds to the 0..100 suspicion score. */
-const severityWeight: Record<Severity, number> = { low: 2, medium: 5, high: 15, critical: 30 };
+export const severityWeight: Record<Severity, number> = { low: 2, medium: 5, high: 15, critical: 30 };
 
 export interface ViolationSummary {
   counts: Record<string, number>;
@@ -38,9 +39,11 @@ export async function summariseViolations(
       type: violations.type,
       severity: violations.severity,
       count: sql<number>`count(*)::int`,
-      confidence: sql<number>`coalesce(sum(${violations.confidence}), 0)::float8`,
+      // A violation a reviewer dismissed still happened (it is counted) but leaves the score.
+      confidence: sql<number>`coalesce(sum(${violations.confidence}) filter (where ${violationDecisions.decision} is distinct from 'dismissed'), 0)::float8`,
     })
     .from(violations)
+    .leftJoin(violationDecisions, eq(violationDecisions.violationId, violations.id))
     .where(inArray(violations.sessionId, sessionIds))
     .groupBy(violations.sessionId, violations.type, violations.severity);
   for (const row of rows) {

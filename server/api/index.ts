@@ -6,6 +6,7 @@ import { authRoutes } from './routes/auth.js';
 import { candidateRoutes } from './routes/candidates.js';
 import { evidenceRoutes } from './routes/evidence.js';
 import { examRoutes } from './routes/exams.js';
+import { ltiApiRoutes } from './routes/lti.js';
 import { messageRoutes } from './routes/messages.js';
 import { proctorTokenRoutes } from './routes/proctor-tokens.js';
 import { sessionRoutes } from './routes/sessions.js';
@@ -26,6 +27,7 @@ export const restApi =
       evidenceRoutes,
       proctorTokenRoutes,
       auditRoutes,
+      ltiApiRoutes,
       verifyRoutes,
     ]) {
       await app.register(routes(context));

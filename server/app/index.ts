@@ -15,6 +15,7 @@ import { attachRealtime, type Realtime } from '../realtime/index.js';
 import { SamplerService } from '../sampler/index.js';
 import { createRateLimiter } from '../ratelimit/index.js';
 import { createRedis } from '../redis/index.js';
+import { startLtiBackground } from '../lti/index.js';
 import { createLogger, secureDataDir, type Logger } from '../shared/index.js';
 import type { ServiceContext } from './context.js';
 
@@ -148,6 +149,7 @@ export async function createApp(baseContext: ServiceContext, options: AppOptions
     events: context.events,
     logger: logger.child({ component: 'deadlines' }),
   });
+  const lti = startLtiBackground(context);
   let closing: Promise<void> | undefined;
   let controlSocket: ControlSocket | undefined;
   return {
@@ -177,6 +179,7 @@ export async function createApp(baseContext: ServiceContext, options: AppOptions
         await controlSocket?.close();
         await retention?.stop();
         await deadlines.stop();
+        await lti.close();
         monitor?.close();
         await realtime?.close();
         rules.close();

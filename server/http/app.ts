@@ -2,6 +2,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { ServiceContext } from '../app/context.js';
 import { restApi } from '../api/index.js';
+import { ltiRoutes } from '../lti/index.js';
 import { AppError, assertSafeText } from '../shared/index.js';
 import { registerAuthentication } from './authenticate.js';
 import { httpServerTimeouts, registerBodyTimeouts, registerHandlerDeadline } from './body-timeout.js';
@@ -73,5 +74,7 @@ export async function createHttpApp(context: ServiceContext): Promise<FastifyIns
   await registerOpenApi(app, context.config.publicUrl);
   await app.register(restApi(context), { prefix: '/api/v1' });
   await registerPages(app);
+  // LTI 1.3 tool endpoints (login, launch, JWKS): browser forms and redirects, outside the REST API.
+  await app.register(ltiRoutes(context));
   return app;
 }

@@ -30,3 +30,13 @@ export {
   ltiControlStatuses,
 } from './lti.js';
 export type { LtiControlStatus } from './lti.js';
+export {
+  webhookEndpoints,
+  webhookEvents,
+  webhookDeliveries,
+  webhookAttempts,
+  webhookEventTypes,
+  webhookDeliveryStates,
+  webhookAttemptOutcomes,
+} from './webhooks.js';
+export type { WebhookEventType, WebhookDeliveryState, WebhookAttemptOutcome } from './webhooks.js';

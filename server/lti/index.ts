@@ -1,0 +1,17 @@
+export { ltiRoutes } from './routes.js';
+export { PlatformKeySets } from './id-token.js';
+export { ToolKeys, retiredKeyGraceMs } from './tool-keys.js';
+export { KeySealer } from './sealing.js';
+export { PlatformTokens } from './platform-token.js';
+export { AssessmentControl, controlActions, reasonCodeByViolation } from './control.js';
+export { registerPlatformBody, registerPlatform, listPlatforms, deletePlatform } from './platforms.js';
+export type { PlatformView, ToolUrls } from './platforms.js';
+export { startAssessmentForm } from './start-assessment.js';
+export type { StartAssessmentForm } from './start-assessment.js';
+export { attemptOfSession } from './attempt-view.js';
+export type { AttemptView, ControlCallView } from './attempt-view.js';
+export { toolBaseUrl } from './base-url.js';
+export { sweepExpiredStates, loginStateTtlMs } from './login.js';
+export { claim, controlScope, controlMediaType, ltiVersion } from './claims.js';
+export { startLtiBackground } from './background.js';
+export type { LtiBackground } from './background.js';

@@ -6,6 +6,13 @@
 import { z } from 'zod';
 import { createApiClient, createUser } from '../auth/index.js';
 import type { Database } from '../db/index.js';
+import {
+  customLimitsSchema,
+  limitNames,
+  planIds,
+  setTenantPlan,
+  type EffectiveLimits,
+} from '../usage/index.js';
 
 export const apiKeyCreate = z.object({
   command: z.literal('apikey.create'),
@@ -23,13 +30,58 @@ export const userCreate = z.object({
 
 export const migrateCommand = z.object({ command: z.literal('migrate') });
 
-export const adminCommand = z.discriminatedUnion('command', [apiKeyCreate, userCreate, migrateCommand]);
+export const tenantPlan = z
+  .object({
+    command: z.literal('tenant.plan'),
+    tenant: z.uuid('--tenant must be a tenant id (UUID)'),
+    plan: z.enum(planIds, { error: '--plan must be free, pro or enterprise' }).optional(),
+    /**
+     * `--limits '{"maxCandidates":200}'`: the tenant's own limits over its plan's (null: unlimited).
+     * A JSON string from the command line; already an object when it comes over the control socket.
+     */
+    limits: z
+      .unknown()
+      .transform((value, ctx) => {
+        const parsed = customLimitsSchema.safeParse(
+          typeof value === 'string' ? parseJsonOption(value) : value,
+        );
+        if (parsed.success) return parsed.data;
+        const problems = parsed.error.issues.map((issue) =>
+          [issue.path.join('.'), issue.message].filter(Boolean).join(': '),
+        );
+        ctx.addIssue({
+          code: 'custom',
+          message: `--limits must be a JSON object of ${limitNames.join(', ')} (numbers, or null for unlimited): ${problems.join('; ')}`,
+        });
+        return z.NEVER;
+      })
+      .optional(),
+  })
+  .refine((value) => value.plan !== undefined || value.limits !== undefined, {
+    message: 'give --plan free|pro|enterprise and/or --limits JSON',
+  });
+
+function parseJsonOption(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text; // the schema then refuses it
+  }
+}
+
+export const adminCommand = z.discriminatedUnion('command', [
+  apiKeyCreate,
+  userCreate,
+  migrateCommand,
+  tenantPlan,
+]);
 export type AdminCommand = z.infer<typeof adminCommand>;
 
 export type AdminResult =
   | { command: 'apikey.create'; key: string; tenantId: string; clientId: string; prefix: string }
   | { command: 'user.create'; userId: string; tenantId: string; role: 'admin' | 'proctor' }
-  | { command: 'migrate'; database: string };
+  | { command: 'migrate'; database: string }
+  | { command: 'tenant.plan'; tenantId: string; plan: string; limits: EffectiveLimits };
 
 /** Carries out one command. Migrations are the caller's to apply before (it owns the database). */
 export async function runAdminCommand(
@@ -58,5 +110,13 @@ export async function runAdminCommand(
     }
     case 'migrate':
       return { command: command.command, database: databaseKind };
+    case 'tenant.plan': {
+      const set = await setTenantPlan(db, {
+        tenantId: command.tenant,
+        plan: command.plan,
+        limits: command.limits,
+      });
+      return { command: command.command, tenantId: command.tenant, plan: set.plan, limits: set.limits };
+    }
   }
 }

@@ -86,8 +86,7 @@ export function registerIdempotency(app: FastifyInstance, options: IdempotencyOp
         );
       if (!existing) continue; // expired and swept in between: claim again
       const age = Date.now() - existing.createdAt.getTime();
-      const stale =
-        age >= idempotencyTtlMs || (existing.responseStatus === null && age >= abandonAfterMs);
+      const stale = age >= idempotencyTtlMs || (existing.responseStatus === null && age >= abandonAfterMs);
       if (stale) {
         // Compare-and-delete: only the row we looked at, so two retries cannot both take it over.
         await db

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { ServiceContext } from '../app/context.js';
+import { registerUsageAccounting } from '../usage/index.js';
 import { registerIdempotency } from './idempotency.js';
 import { auditRoutes } from './routes/audit.js';
 import { authRoutes } from './routes/auth.js';
@@ -9,8 +10,9 @@ import { examRoutes } from './routes/exams.js';
 import { ltiApiRoutes } from './routes/lti.js';
 import { messageRoutes } from './routes/messages.js';
 import { proctorTokenRoutes } from './routes/proctor-tokens.js';
-import { sessionRoutes } from './routes/sessions.js';
 import { reviewRoutes } from './routes/reviews.js';
+import { sessionRoutes } from './routes/sessions.js';
+import { usageRoutes } from './routes/usage.js';
 import { verifyRoutes } from './routes/verify.js';
 
 /** The REST API of CONTRACT.md; mount under `/api/v1`. */
@@ -18,19 +20,25 @@ export const restApi =
   (context: ServiceContext): FastifyPluginAsyncZod =>
   async (app) => {
     registerIdempotency(app, context);
+    registerUsageAccounting(app, {
+      db: context.db,
+      usage: context.usage,
+      defaultPlan: context.config.defaultPlan,
+    });
     for (const routes of [
       authRoutes,
       examRoutes,
       candidateRoutes,
       sessionRoutes,
       messageRoutes,
+      reviewRoutes,
       evidenceRoutes,
       proctorTokenRoutes,
       auditRoutes,
       ltiApiRoutes,
       verifyRoutes,
+      usageRoutes,
     ]) {
       await app.register(routes(context));
     }
-      reviewRoutes,
   };

@@ -7,6 +7,7 @@ import type { ProctoringEvents } from '../proctoring/index.js';
 import type { RateLimiter } from '../ratelimit/index.js';
 import type { Redis } from '../redis/index.js';
 import type { Logger } from '../shared/index.js';
+import type { UsageMeter } from '../usage/index.js';
 
 /** Everything the HTTP and realtime layers need, built once and passed in (never imported as globals). */
 export interface ServiceContext {
@@ -21,4 +22,6 @@ export interface ServiceContext {
   evidenceStore: EvidenceStore;
   /** Face and voice analysis; absent when this node runs without it. */
   analysis: AnalysisEngine | undefined;
+  /** Counts usage per tenant (flushed to the database in batches). */
+  usage: UsageMeter;
 }

@@ -17,6 +17,7 @@ import { createRateLimiter } from '../ratelimit/index.js';
 import { createRedis } from '../redis/index.js';
 import { startLtiBackground } from '../lti/index.js';
 import { createLogger, secureDataDir, type Logger } from '../shared/index.js';
+import { UsageMeter } from '../usage/index.js';
 import type { ServiceContext } from './context.js';
 
 export type { ServiceContext } from './context.js';
@@ -60,6 +61,7 @@ export async function buildContext(config: Config, options: ContextOptions = {})
     events: new ProctoringEvents(),
     evidenceStore: new LocalEvidenceStore(path.join(config.dataDir, 'evidence')),
     analysis: undefined,
+    usage: new UsageMeter({ db: database.db, logger: logger.child({ component: 'usage' }) }),
   };
 }
 
@@ -129,7 +131,10 @@ export async function createApp(baseContext: ServiceContext, options: AppOptions
           sampler,
           evidenceStore: context.evidenceStore,
           logger: logger.child({ component: 'monitor' }),
-          onDecision: options.onDecision,
+          onDecision: (decision) => {
+            context.usage.frameAnalysed(decision.tenantId, decision.sessionId);
+            options.onDecision?.(decision);
+          },
         })
       : undefined;
   const realtime = media
@@ -144,6 +149,7 @@ export async function createApp(baseContext: ServiceContext, options: AppOptions
           retentionDays: config.evidenceRetentionDays,
           logger: logger.child({ component: 'retention' }),
         });
+  context.usage.start();
   const deadlines = scheduleDeadlines({
     db: context.db,
     events: context.events,
@@ -187,6 +193,11 @@ export async function createApp(baseContext: ServiceContext, options: AppOptions
         media?.close();
         await analysis?.close();
         await http.close();
+        await context.usage
+          .close()
+          .catch((error: unknown) =>
+            logger.error({ err: error }, 'the last usage counts could not be stored'),
+          );
         context.redis?.disconnect();
         await context.database.close();
       })();

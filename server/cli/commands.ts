@@ -69,5 +69,8 @@ function print(result: AdminResult, viaServer: boolean): void {
     case 'migrate':
       console.log(`migrations applied (${result.database}${viaServer ? ', by the running server' : ''})`);
       break;
+    case 'tenant.plan':
+      console.log(`tenant ${result.tenantId}: plan ${result.plan}, limits ${JSON.stringify(result.limits)}`);
+      break;
   }
 }

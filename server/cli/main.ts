@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { z } from 'zod';
-import { apiKeyCreate, userCreate } from '../admin/index.js';
+import { apiKeyCreate, tenantPlan, userCreate } from '../admin/index.js';
 import { ConfigError } from '../config/index.js';
 import { AppError } from '../shared/index.js';
 import { runCommand, serve } from './commands.js';
@@ -13,6 +13,8 @@ const usage = `usage: vigil <command>
                                      create an API client; prints its key once
   user create --email E --password P --role proctor|admin [--tenant ID]
                                      create a dashboard user
+  tenant plan --tenant ID [--plan free|pro|enterprise] [--limits JSON]
+                                     set a tenant's plan and/or its own limits
   bench <name> [options]             run a benchmark (see README, "Benchmarks")
   doctor [--json]                    check what this machine gives Vigil; exits 1 on a failure
 
@@ -37,6 +39,8 @@ async function main(argv: string[]): Promise<number> {
       email: { type: 'string' },
       password: { type: 'string' },
       role: { type: 'string' },
+      plan: { type: 'string' },
+      limits: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -59,6 +63,10 @@ async function main(argv: string[]): Promise<number> {
     case 'user':
       if (subcommand !== 'create') break;
       await runCommand(parseOptions(userCreate, { ...values, command: 'user.create' }));
+      return 0;
+    case 'tenant':
+      if (subcommand !== 'plan') break;
+      await runCommand(parseOptions(tenantPlan, { ...values, command: 'tenant.plan' }));
       return 0;
   }
   console.error(`vigil: unknown command "${positionals.join(' ')}"\n\n${usage}`);

@@ -37,6 +37,8 @@ export interface Config {
   requestTimeoutSeconds: number;
   /** PostgreSQL connect and statement timeout (seconds); API requests get this plus 5 s. */
   databaseTimeoutSeconds: number;
+  /** The plan (and so the limits) of tenants without one of their own. */
+  defaultPlan: 'free' | 'pro' | 'enterprise';
 }
 
 /** Thrown when the environment is unusable; the message names the variable. */
@@ -100,6 +102,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     evidenceRetentionDays: e.EVIDENCE_RETENTION_DAYS,
     requestTimeoutSeconds: e.REQUEST_TIMEOUT_SECONDS,
     databaseTimeoutSeconds: e.DATABASE_TIMEOUT_SECONDS,
+    defaultPlan: e.DEFAULT_PLAN,
   };
 }
 

@@ -59,6 +59,8 @@ export const environmentSchema = z.object({
   REQUEST_TIMEOUT_SECONDS: int(1, 3600).default(30),
   /** Evidence of sessions that ended longer ago than this is deleted; unset keeps it forever. */
   EVIDENCE_RETENTION_DAYS: int(1, 36_500).optional(),
+  /** The plan of a tenant that was never given one (`vigil tenant plan`); self-hosted: unlimited. */
+  DEFAULT_PLAN: z.enum(['free', 'pro', 'enterprise']).default('enterprise'),
 });
 
 export type Environment = z.infer<typeof environmentSchema>;

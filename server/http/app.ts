@@ -68,7 +68,7 @@ export async function createHttpApp(context: ServiceContext): Promise<FastifyIns
     assertSafeText(request.body, 'body');
   });
 
-  registerMetrics(app);
+  context.usage.exposeMetrics(registerMetrics(app));
   registerHealth(app, context);
   registerAuthentication(app, context);
   await registerOpenApi(app, context.config.publicUrl);

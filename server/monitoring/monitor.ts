@@ -58,6 +58,7 @@ interface Watch {
 
 /** One analysed frame, decided: what the benchmarks measure. */
 export interface Decision {
+  tenantId: string;
   sessionId: string;
   /** The frame's arrival at the server → its decision (rules, evidence, gate) taken. */
   latencyMs: number;
@@ -212,6 +213,7 @@ export class Monitor {
     this.#feedChallenge(watch, result);
     await this.#gate(watch);
     this.#options.onDecision?.({
+      tenantId: session.tenantId,
       sessionId: frame.sessionId,
       latencyMs: Date.now() - frame.at,
       decideMs: performance.now() - decideFrom,

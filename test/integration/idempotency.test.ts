@@ -75,7 +75,9 @@ describe.each(backends())('Idempotency-Key on $name', (backend) => {
   it('runs concurrent requests with one key once', async () => {
     const key = randomUUID();
     const title = `race-${key}`;
-    const answers = await Promise.all(Array.from({ length: 12 }, () => createExam(tenant.apiKey, key, title)));
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, () => createExam(tenant.apiKey, key, title)),
+    );
     const created = answers.filter((answer) => answer.status === 201);
     const waiting = answers.filter((answer) => answer.status === 409);
     expect(created.length + waiting.length).toBe(answers.length);

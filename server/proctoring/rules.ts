@@ -48,8 +48,18 @@ export const defaultTimings: Partial<Record<ViolationType, Timing>> = {
   noise: { openAfterMs: 3000, closeAfterMs: 3000 },
 };
 
+/**
+ * Conditions a page that left explains: its camera and microphone stop because it is gone, which
+ * is `connection_lost` (one cause, one violation), not also `camera_off` / `mic_off`.
+ */
+const explainedByLostPage: ReadonlySet<ViolationType> = new Set(['camera_off', 'mic_off']);
+
 interface ConditionState {
+  /** Each origin's latest report; the condition holds while any origin says it does. */
+  origins: Map<string, boolean>;
   active: boolean;
+  /** What the report that made the condition hold said (details, evidence for the violation). */
+  observation: Observation;
   violationId: string | null;
   timer: NodeJS.Timeout | null;
   /** Serialises open/close writes for one condition. */
@@ -66,6 +76,8 @@ export class ViolationRules {
   readonly #events: ProctoringEvents;
   readonly #logger: Logger;
   readonly #states = new Map<string, ConditionState>();
+  /** Sessions whose page is gone (connection_lost holds), whatever the violation's countdown. */
+  readonly #lostPages = new Set<string>();
   readonly #timingOverride: Partial<Record<ViolationType, Timing>>;
   #closed = false;
 
@@ -82,20 +94,20 @@ export class ViolationRules {
     this.#timingOverride = options.timings ?? {};
   }
 
-  /** Reports whether `type`'s condition holds now for the session. */
+  /**
+   * Reports whether `type`'s condition holds now for the session. Several origins (the SFU, the
+   * analysis) may watch one type: they share one violation, open while any of them holds.
+   */
   report(session: SessionContext, type: ViolationType, active: boolean, observation: Observation = {}): void {
-    const state = this.#state(session, type, observation.origin);
-    if (!state || state.active === active) return;
-    state.active = active;
-    if (state.timer) clearTimeout(state.timer);
-    state.timer = null;
-
-    const timing = this.#timing(session, type);
-    if (active && !state.violationId) {
-      this.#after(state, timing.openAfterMs, () => this.#open(session, type, state, observation));
-    } else if (!active && state.violationId) {
-      this.#after(state, timing.closeAfterMs, () => this.#close(session, state));
-    }
+    const state = this.#state(session, type);
+    if (!state) return;
+    state.origins.set(observation.origin ?? '', active);
+    const holds = [...state.origins.values()].some(Boolean);
+    if (holds === state.active) return;
+    state.active = holds;
+    if (holds) state.observation = observation;
+    if (type === 'connection_lost') this.#pageLost(session, holds);
+    this.#decide(session, type, state);
   }
 
   /**
@@ -118,8 +130,8 @@ export class ViolationRules {
   }
 
   /** Whether a violation of `type` is open for the session (as decided here). */
-  isOpen(sessionId: string, type: ViolationType, origin = ''): boolean {
-    return !!this.#states.get(`${sessionId}:${type}:${origin}`)?.violationId;
+  isOpen(sessionId: string, type: ViolationType): boolean {
+    return !!this.#states.get(`${sessionId}:${type}`)?.violationId;
   }
 
   /** Forgets a session (it ended): pending timers are cancelled, open violations are closed. */
@@ -132,6 +144,7 @@ export class ViolationRules {
       if (state.violationId) work.push(this.#close(session, state));
       this.#states.delete(key);
     }
+    this.#lostPages.delete(session.sessionId);
     await Promise.all(work);
   }
 
@@ -140,15 +153,56 @@ export class ViolationRules {
     this.#closed = true;
     for (const state of this.#states.values()) if (state.timer) clearTimeout(state.timer);
     this.#states.clear();
+    this.#lostPages.clear();
+  }
+
+  /**
+   * Whether the condition counts now: it holds, and no other cause explains it (a page that left
+   * explains its media stopping).
+   */
+  #counts(session: SessionRef, type: ViolationType, state: ConditionState): boolean {
+    return state.active && !(explainedByLostPage.has(type) && this.#lostPages.has(session.sessionId));
+  }
+
+  /** Starts the open or close countdown that the condition's state now calls for. */
+  #decide(session: SessionContext, type: ViolationType, state: ConditionState): void {
+    if (state.timer) clearTimeout(state.timer);
+    state.timer = null;
+    const counts = this.#counts(session, type, state);
+    const timing = this.#timing(session, type);
+    if (counts && !state.violationId) {
+      this.#after(state, timing.openAfterMs, () => this.#open(session, type, state));
+    } else if (!counts && state.violationId) {
+      // A media violation explained by the page leaving ends at once, where connection_lost begins.
+      const delay = state.active ? 0 : timing.closeAfterMs;
+      this.#after(state, delay, () => this.#close(session, state, type));
+    }
+  }
+
+  /** The page left (or came back): the conditions it explains are decided again. */
+  #pageLost(session: SessionContext, lost: boolean): void {
+    if (lost) this.#lostPages.add(session.sessionId);
+    else this.#lostPages.delete(session.sessionId);
+    for (const type of explainedByLostPage) {
+      const state = this.#states.get(`${session.sessionId}:${type}`);
+      if (state) this.#decide(session, type, state);
+    }
   }
 
   /** The condition's state, or undefined when the exam's policy switched the type off. */
-  #state(session: SessionContext, type: ViolationType, origin = ''): ConditionState | undefined {
+  #state(session: SessionContext, type: ViolationType): ConditionState | undefined {
     if (session.policy.rules[type]?.enabled === false) return undefined;
-    const key = `${session.sessionId}:${type}:${origin}`;
+    const key = `${session.sessionId}:${type}`;
     let state = this.#states.get(key);
     if (!state) {
-      state = { active: false, violationId: null, timer: null, pending: Promise.resolve() };
+      state = {
+        origins: new Map(),
+        active: false,
+        observation: {},
+        violationId: null,
+        timer: null,
+        pending: Promise.resolve(),
+      };
       this.#states.set(key, state);
     }
     return state;
@@ -197,19 +251,12 @@ export class ViolationRules {
     }
   }
 
-  async #open(
-    session: SessionContext,
-    type: ViolationType,
-    state: ConditionState,
-    observation: Observation,
-  ): Promise<void> {
-    if (!state.active || state.violationId) return;
-    const view = await this.#persist(session, type, observation);
+  async #open(session: SessionContext, type: ViolationType, state: ConditionState): Promise<void> {
+    if (!this.#counts(session, type, state) || state.violationId) return;
+    const view = await this.#persist(session, type, state.observation);
     state.violationId = view.id;
-    // The condition may have cleared while we were writing: start the close countdown now.
-    if (!state.active) {
-      this.#after(state, this.#timing(session, type).closeAfterMs, () => this.#close(session, state));
-    }
+    // The condition may have cleared (or been explained) while we were writing: decide again.
+    if (!this.#counts(session, type, state) && !state.timer) this.#decide(session, type, state);
   }
 
   async #persist(session: SessionContext, type: ViolationType, observation: Observation) {
@@ -233,8 +280,10 @@ export class ViolationRules {
     });
   }
 
-  async #close(session: SessionRef, state: ConditionState): Promise<void> {
-    if (state.active || !state.violationId) return;
+  /** Closes the condition's violation unless it counts again (no `type`: the session ended). */
+  async #close(session: SessionRef, state: ConditionState, type?: ViolationType): Promise<void> {
+    if (!state.violationId) return;
+    if (type ? this.#counts(session, type, state) : state.active) return;
     const violationId = state.violationId;
     state.violationId = null;
     await closeViolation(this.#db, this.#events, {

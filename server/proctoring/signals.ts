@@ -1,4 +1,4 @@
-import { and, eq, gt, inArray } from 'drizzle-orm';
+import { and, eq, gt, inArray, lt } from 'drizzle-orm';
 import { clientSignals, type Database, type ViolationType } from '../db/index.js';
 import { assertSessionOpen } from './session-guard.js';
 import type { Policy } from './policy.js';
@@ -28,7 +28,7 @@ export async function recordClientSignal(
     at: Date;
     details?: Record<string, unknown>;
   },
-): Promise<{ duplicate: boolean; stale?: true }> {
+): Promise<{ duplicate: boolean; stale?: true; inert?: 'never_in_fullscreen' }> {
   return db.transaction(async (tx) => {
     // The session row is locked for update: one session's signals are decided one at a time.
     await assertSessionOpen(tx, signal, 'update');
@@ -51,8 +51,32 @@ export async function recordClientSignal(
         ),
       )
       .limit(1);
-    return newer ? { duplicate: false, stale: true } : { duplicate: false };
+    if (newer) return { duplicate: false, stale: true };
+    if (signal.type === 'fullscreen_exit' && !(await enteredFullscreenBefore(tx, signal))) {
+      // Kept for the record; leaving a fullscreen that was never entered is no violation.
+      return { duplicate: false, inert: 'never_in_fullscreen' };
+    }
+    return { duplicate: false };
   });
+}
+
+/** Whether the page reported entering fullscreen before this signal (a lower seq). */
+async function enteredFullscreenBefore(
+  tx: Pick<Database, 'select'>,
+  signal: { sessionId: string; seq: number },
+): Promise<boolean> {
+  const [entered] = await tx
+    .select({ seq: clientSignals.seq })
+    .from(clientSignals)
+    .where(
+      and(
+        eq(clientSignals.sessionId, signal.sessionId),
+        eq(clientSignals.type, 'fullscreen_enter'),
+        lt(clientSignals.seq, signal.seq),
+      ),
+    )
+    .limit(1);
+  return entered !== undefined;
 }
 
 /** The signals that set one condition on and off (a paste is its own, one-off). */

@@ -142,7 +142,8 @@ export function registerCandidateNamespace(deps: RealtimeDeps): void {
           at: new Date(signal.at),
           details: signal.details,
         });
-        const effect = result.duplicate || result.stale ? null : signalEffect(signal.type, session.policy);
+        const inert = result.duplicate || result.stale || result.inert;
+        const effect = inert ? null : signalEffect(signal.type, session.policy);
         if (effect) {
           const observation = {
             source: 'client' as const,

@@ -21,6 +21,7 @@ import { CandidateView } from './view.js';
 const view = new CandidateView();
 const joinButton = byId('join', HTMLButtonElement);
 const fullscreenButton = byId('fullscreen', HTMLButtonElement);
+const fullscreenHelp = byId('fullscreen-help', HTMLElement);
 const setupTitle = byId('setup-title', HTMLElement);
 const token = new URLSearchParams(location.search).get('token');
 
@@ -96,6 +97,7 @@ function startSession(socket: CandidateSocket, token: string): void {
     preview.stop();
     joinButton.hidden = true;
     fullscreenButton.remove();
+    fullscreenHelp.remove();
     view.ended(status);
     if (document.fullscreenElement) void document.exitFullscreen();
     // The socket stays open a little for a last proctor message, then goes.
@@ -157,17 +159,31 @@ function startSession(socket: CandidateSocket, token: string): void {
 
 function requestFullscreen(): void {
   const root = document.documentElement;
-  if (document.fullscreenElement || !root.requestFullscreen) return;
-  root.requestFullscreen().catch((err: unknown) => {
-    // Not fatal: some browsers and embeds refuse; the exam goes on in a window.
-    console.warn('fullscreen refused', err);
-  });
+  if (document.fullscreenElement) return;
+  if (!document.fullscreenEnabled || !root.requestFullscreen) return showFullscreenHelp();
+  root.requestFullscreen().then(
+    () => (fullscreenHelp.hidden = true),
+    (err: unknown) => {
+      // Not a violation: some browsers and embeds refuse. The candidate is shown how instead.
+      console.warn('fullscreen refused', err);
+      showFullscreenHelp();
+    },
+  );
 }
 
-/** After joining, a way back into fullscreen whenever the candidate leaves it. */
+/** Tells the candidate how to enter fullscreen themselves when the page could not. */
+function showFullscreenHelp(): void {
+  fullscreenHelp.hidden = false;
+}
+
+/** After joining, a way back into fullscreen whenever the candidate is not in it. */
 function offerFullscreen(): void {
   if (!document.fullscreenEnabled) return;
-  const update = () => (fullscreenButton.hidden = document.fullscreenElement !== null);
+  const update = () => {
+    const inFullscreen = document.fullscreenElement !== null;
+    fullscreenButton.hidden = inFullscreen;
+    if (inFullscreen) fullscreenHelp.hidden = true;
+  };
   document.addEventListener('fullscreenchange', update);
   fullscreenButton.addEventListener('click', requestFullscreen);
   // Give the request made by the join click a moment to settle before offering a button.

@@ -112,6 +112,41 @@ function isStored(value: unknown): value is Stored {
   return typeof v.nextSeq === 'number' && Number.isInteger(v.nextSeq) && Array.isArray(v.pending);
 }
 
+/** How long a hidden tab or a lost focus waits to see whether the page is closing instead. */
+const LEAVING_MS = 200;
+
+/** A fullscreen exit this close to the tab being hidden is the tab switch (the browser's doing). */
+const TAB_SWITCH_MS = 1_000;
+
+/**
+ * `fullscreen_exit` only for leaving a fullscreen the page was in: a page that never entered it
+ * reports nothing, and an exit that comes with the tab being hidden is already `tab_hidden`
+ * (browsers leave fullscreen when the tab goes), so it is not reported twice. The exit is
+ * decided a moment later because the browser may fire it before `visibilitychange`.
+ */
+function watchFullscreen(
+  report: (type: SignalType) => void,
+  tabSwitched: () => boolean,
+  signal: AbortSignal,
+): void {
+  let entered = false;
+  document.addEventListener(
+    'fullscreenchange',
+    () => {
+      if (document.fullscreenElement) {
+        entered = true;
+        return report('fullscreen_enter');
+      }
+      if (!entered) return;
+      entered = false;
+      window.setTimeout(() => {
+        if (!signal.aborted && !tabSwitched() && !document.fullscreenElement) report('fullscreen_exit');
+      }, TAB_SWITCH_MS / 2);
+    },
+    { signal },
+  );
+}
+
 /** Screen with the Window Management API's `isExtended` (Chromium); absent elsewhere. */
 interface MaybeExtendedScreen extends EventTarget {
   isExtended?: boolean;
@@ -125,20 +160,29 @@ export function watchBrowserSignals(report: (type: SignalType, details?: Details
   const stop = new AbortController();
   const { signal } = stop;
 
+  let hiddenAt = document.hidden ? Date.now() : -Infinity;
+  // A page being closed or navigated away also turns hidden and loses focus: that is the page
+  // leaving (connection_lost on the server), not a tab switch. Those two wait a moment, and a
+  // page that is going by then reports neither.
+  let leaving = false;
+  window.addEventListener('pagehide', () => (leaving = true), { signal });
+  window.addEventListener('pageshow', () => (leaving = false), { signal });
+  const unlessLeaving = (type: SignalType) =>
+    window.setTimeout(() => {
+      if (!leaving && !signal.aborted) report(type);
+    }, LEAVING_MS);
   document.addEventListener(
     'visibilitychange',
-    () => report(document.hidden ? 'tab_hidden' : 'tab_visible'),
-    {
-      signal,
+    () => {
+      if (!document.hidden) return report('tab_visible');
+      hiddenAt = Date.now();
+      unlessLeaving('tab_hidden');
     },
-  );
-  window.addEventListener('blur', () => report('window_blur'), { signal });
-  window.addEventListener('focus', () => report('window_focus'), { signal });
-  document.addEventListener(
-    'fullscreenchange',
-    () => report(document.fullscreenElement ? 'fullscreen_enter' : 'fullscreen_exit'),
     { signal },
   );
+  window.addEventListener('blur', () => unlessLeaving('window_blur'), { signal });
+  window.addEventListener('focus', () => report('window_focus'), { signal });
+  watchFullscreen(report, () => document.hidden || Date.now() - hiddenAt < TAB_SWITCH_MS, signal);
   for (const action of ['copy', 'cut', 'paste'] as const) {
     // Only the action is reported, never the clipboard's content.
     document.addEventListener(action, () => report('copy_paste', { action }), { signal });

@@ -5,6 +5,7 @@ import { AppError, backoffMs, type Logger } from '../shared/index.js';
 import { decodeImage, type DecodeOptions } from './image.js';
 import { defaultManifestPath, readManifest, verifyModels } from './manifest.js';
 import { AnalysisMetrics } from './metrics.js';
+import { ObjectBudget } from './object-budget.js';
 import type { FaceTrack, FrameReply, WorkerSettings } from './protocol.js';
 import { similarity } from './similarity.js';
 import type {
@@ -36,6 +37,11 @@ export interface AnalysisEngineOptions {
   minObjectScore?: number;
   /** Run the object model (phones, ~150 ms on wasm) on every n-th frame of a stream. Default 2. */
   objectInterval?: number;
+  /**
+   * Cascade: the share of the threads' time the object model may take, spread over the streams
+   * (see object-budget.ts). Default 0.2.
+   */
+  objectShare?: number;
   /** Reference / verify images waiting for a worker before new ones are refused (503). Default 8. */
   maxPendingImages?: number;
   /** Audio a stream may have waiting, in samples at 16 kHz, before older audio is dropped. Default 10 s. */
@@ -96,6 +102,10 @@ interface CascadeState {
   burst: number;
   /** The track changed on the last frame: score anti-spoofing on this one. */
   antispoofNext: boolean;
+  /** The object model is due by its cadence and waits for the budget. */
+  objectsWanted: boolean;
+  /** When a frame of the stream was last planned (engine clock): idle streams wait for nothing. */
+  plannedAt: number;
 }
 
 const freshCascade = (): CascadeState => ({
@@ -106,7 +116,12 @@ const freshCascade = (): CascadeState => ({
   objectsAt: -Infinity,
   burst: 0,
   antispoofNext: false,
+  objectsWanted: false,
+  plannedAt: -Infinity,
 });
+
+/** A stream with no frame planned for this long no longer holds its place in the object queue. */
+const idleStreamMs = 5000;
 
 interface ImageJob {
   run: (worker: AnalysisWorker) => Promise<void>;
@@ -160,6 +175,7 @@ export class AnalysisEngine extends EventEmitter<{ closed: [] }> {
     () => this.readyWorkers,
   );
   readonly backend: AnalysisBackend;
+  readonly #objectBudget: ObjectBudget;
   #closed = false;
 
   private constructor(options: AnalysisEngineOptions, settings: WorkerSettings, workers: AnalysisWorker[]) {
@@ -175,6 +191,7 @@ export class AnalysisEngine extends EventEmitter<{ closed: [] }> {
     };
     this.backend = workers[0]?.info.backend ?? 'wasm';
     this.#slots = workers.map((worker) => ({ worker, busy: false, failures: 0, audioLanes: 0 }));
+    this.#objectBudget = new ObjectBudget({ share: options.objectShare ?? 0.2, threads: this.#slots.length });
     this.#slots.forEach((slot, index) => {
       if (slot.worker) this.#watch(slot.worker, index);
     });
@@ -566,7 +583,10 @@ export class AnalysisEngine extends EventEmitter<{ closed: [] }> {
       work.reject(workerError(error));
       return;
     }
-    if (work.options.cascade) this.#remember(lane, work.options.cascade, work.frame.at, reply);
+    if (work.options.cascade) {
+      this.#remember(lane, work.options.cascade, work.frame.at, reply);
+      if (reply.stages.objects) this.#objectBudget.charge(reply.objectsMs);
+    }
     const totalMs = performance.now() - work.submittedAt;
     this.#stats.framesAnalysed += 1;
     this.#metrics.observe('frame', totalMs);
@@ -625,11 +645,12 @@ export class AnalysisEngine extends EventEmitter<{ closed: [] }> {
     }
     const state = lane.cascade;
     const at = work.frame.at;
+    state.plannedAt = performance.now();
+    state.objectsWanted = options.objects !== false && at - state.objectsAt >= cascade.objectsEveryMs;
     const identityDue =
       options.forceIdentity === true || state.burst > 0 || at - state.identityAt >= cascade.identityEveryMs;
     return {
-      objects:
-        options.objects === false ? false : at - state.objectsAt >= cascade.objectsEveryMs || 'onChange',
+      objects: options.objects === false ? false : this.#objectsPlan(lane),
       identity: options.identity === false ? false : identityDue || 'onTrackChange',
       antispoof:
         options.forceAntispoof === true ||
@@ -642,12 +663,33 @@ export class AnalysisEngine extends EventEmitter<{ closed: [] }> {
     };
   }
 
+  /**
+   * The object model within its budget: a stream whose cadence is due runs it when the budget
+   * allows and no other stream has waited longer; a scene change only when there is spare.
+   */
+  #objectsPlan(lane: Lane): boolean | 'onChange' {
+    if (lane.cascade.objectsWanted && this.#objectBudget.canRun && this.#waitedLongest(lane)) return true;
+    return this.#objectBudget.hasSpare ? 'onChange' : false;
+  }
+
+  #waitedLongest(lane: Lane): boolean {
+    const idleBefore = performance.now() - idleStreamMs;
+    for (const other of this.#lanes.values()) {
+      const state = other.cascade;
+      if (other === lane || other.kind !== 'frame' || other.released || !state.objectsWanted) continue;
+      if (state.plannedAt < idleBefore) continue;
+      if (state.objectsAt < lane.cascade.objectsAt) return false;
+    }
+    return true;
+  }
+
   #remember(lane: Lane, cascade: CascadePolicy, at: number, reply: FrameReply): void {
     const state = lane.cascade;
     const { stages } = reply;
     state.track = reply.track;
     if (stages.objects) {
       state.objectsAt = at;
+      state.objectsWanted = false;
       // Change since the objects were last looked for, so a camera that drifts a little each
       // second does not count as a new scene every second.
       state.thumbnail = reply.thumbnail;

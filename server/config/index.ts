@@ -25,6 +25,8 @@ export interface Config {
   turn: { urls: string[]; secret: string; ttlSeconds: number } | undefined;
   analysis: {
     backend: 'auto' | 'tfjs-node-gpu' | 'tfjs-node' | 'wasm';
+    threads: number | undefined;
+    objectShare: number;
     monitorFps: number;
     challengeFps: number;
   };
@@ -33,6 +35,8 @@ export interface Config {
   rateLimit: { perMinute: number; authFailures: number; authFailureWindowSeconds: number };
   /** Days a session's evidence is kept after the session ended; undefined keeps it. */
   evidenceRetentionDays: number | undefined;
+  /** Webhook delivery: whether targets on loopback / private networks are allowed. */
+  webhooks: { allowPrivateTargets: boolean };
   /** Seconds to receive a request's headers, and its body (large bodies get a rate floor on top). */
   requestTimeoutSeconds: number;
   /** PostgreSQL connect and statement timeout (seconds); API requests get this plus 5 s. */
@@ -91,7 +95,13 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
           ttlSeconds: e.TURN_CREDENTIAL_TTL_SECONDS,
         }
       : undefined,
-    analysis: { backend: e.ANALYSIS_BACKEND, monitorFps: e.MONITOR_FPS, challengeFps: e.CHALLENGE_FPS },
+    analysis: {
+      backend: e.ANALYSIS_BACKEND,
+      threads: e.ANALYSIS_THREADS,
+      objectShare: e.ANALYSIS_OBJECT_SHARE,
+      monitorFps: e.MONITOR_FPS,
+      challengeFps: e.CHALLENGE_FPS,
+    },
     logLevel: e.LOG_LEVEL,
     trustProxy: e.TRUST_PROXY,
     rateLimit: {
@@ -100,6 +110,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       authFailureWindowSeconds: e.AUTH_FAILURE_WINDOW_SECONDS,
     },
     evidenceRetentionDays: e.EVIDENCE_RETENTION_DAYS,
+    webhooks: { allowPrivateTargets: e.WEBHOOK_ALLOW_PRIVATE_TARGETS },
     requestTimeoutSeconds: e.REQUEST_TIMEOUT_SECONDS,
     databaseTimeoutSeconds: e.DATABASE_TIMEOUT_SECONDS,
     defaultPlan: e.DEFAULT_PLAN,

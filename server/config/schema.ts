@@ -46,6 +46,10 @@ export const environmentSchema = z.object({
   TURN_SECRET: z.string().min(16).optional(),
   TURN_CREDENTIAL_TTL_SECONDS: int(60, 86_400).default(3600),
   ANALYSIS_BACKEND: z.enum(['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm']).default('auto'),
+  /** Analysis worker threads; unset: the cores less one on wasm (each thread holds its own models). */
+  ANALYSIS_THREADS: int(1, 64).optional(),
+  /** Share of the analysis threads' time the object model (phones) may take under the cascade. */
+  ANALYSIS_OBJECT_SHARE: z.coerce.number().min(0.02).max(1).default(0.2),
   MONITOR_FPS: z.coerce.number().positive().max(30).default(1),
   CHALLENGE_FPS: z.coerce.number().positive().max(30).default(10),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -59,6 +63,8 @@ export const environmentSchema = z.object({
   REQUEST_TIMEOUT_SECONDS: int(1, 3600).default(30),
   /** Evidence of sessions that ended longer ago than this is deleted; unset keeps it forever. */
   EVIDENCE_RETENTION_DAYS: int(1, 36_500).optional(),
+  /** Let webhooks reach loopback and private networks (tests, on-premises consumers); SSRF guard off. */
+  WEBHOOK_ALLOW_PRIVATE_TARGETS: booleanString.default(false),
   /** The plan of a tenant that was never given one (`vigil tenant plan`); self-hosted: unlimited. */
   DEFAULT_PLAN: z.enum(['free', 'pro', 'enterprise']).default('enterprise'),
 });

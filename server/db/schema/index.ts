@@ -40,3 +40,5 @@ export {
   webhookAttemptOutcomes,
 } from './webhooks.js';
 export type { WebhookEventType, WebhookDeliveryState, WebhookAttemptOutcome } from './webhooks.js';
+export { bulkJobs, bulkJobRows, bulkJobStatuses, bulkRowStatuses, bulkPhotoOutcomes } from './bulk-jobs.js';
+export type { BulkJobStatus, BulkRowStatus, BulkPhotoOutcome } from './bulk-jobs.js';

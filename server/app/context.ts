@@ -1,4 +1,5 @@
 import type { AnalysisEngine } from '../analysis/index.js';
+import type { AnalysisStatus } from './analysis-status.js';
 import type { TokenService } from '../auth/index.js';
 import type { Config } from '../config/index.js';
 import type { Database, DatabaseHandle } from '../db/index.js';
@@ -22,6 +23,8 @@ export interface ServiceContext {
   evidenceStore: EvidenceStore;
   /** Face and voice analysis; absent when this node runs without it. */
   analysis: AnalysisEngine | undefined;
+  /** Whether stream analysis runs, or which part is off and why (`/readyz`, dashboard banner). */
+  analysisStatus?: AnalysisStatus;
   /** Counts usage per tenant (flushed to the database in batches). */
   usage: UsageMeter;
 }

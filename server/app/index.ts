@@ -12,12 +12,13 @@ import { MediaService } from '../media/index.js';
 import { Monitor, type Decision } from '../monitoring/index.js';
 import { ProctoringEvents, ViolationRules, scheduleDeadlines, type Timing } from '../proctoring/index.js';
 import { attachRealtime, type Realtime } from '../realtime/index.js';
-import { SamplerService } from '../sampler/index.js';
+import { SamplerService, ffmpegFix, resolveFfmpegOnce } from '../sampler/index.js';
 import { createRateLimiter } from '../ratelimit/index.js';
 import { createRedis } from '../redis/index.js';
 import { startLtiBackground } from '../lti/index.js';
 import { createLogger, secureDataDir, type Logger } from '../shared/index.js';
 import { UsageMeter } from '../usage/index.js';
+import { AnalysisStatus, engineFix } from './analysis-status.js';
 import type { ServiceContext } from './context.js';
 
 export type { ServiceContext } from './context.js';
@@ -94,15 +95,9 @@ export interface AppOptions {
 
 export async function createApp(baseContext: ServiceContext, options: AppOptions = {}): Promise<VigilApp> {
   const { config, logger } = baseContext;
-  const analysis =
-    options.analysis === false
-      ? undefined
-      : await AnalysisEngine.create({
-          backend: config.analysis.backend,
-          threads: options.analysisThreads,
-          logger: logger.child({ component: 'analysis' }),
-        });
-  const context: ServiceContext = { ...baseContext, analysis };
+  const analysisStatus = new AnalysisStatus();
+  const analysis = options.analysis === false ? undefined : await startEngine(baseContext, options, analysisStatus);
+  const context: ServiceContext = { ...baseContext, analysis, analysisStatus };
   const http = await createHttpApp(context);
   const media =
     options.media === false
@@ -120,7 +115,8 @@ export async function createApp(baseContext: ServiceContext, options: AppOptions
     logger,
     timings: options.timings,
   });
-  const sampler = media && analysis ? await startSampler(context, media) : undefined;
+  const sampler = media && analysis ? await startSampler(context, media, analysisStatus) : undefined;
+  if (!media || options.analysis === false) analysisStatus.set({ status: 'disabled' });
   const monitor =
     sampler && analysis
       ? new Monitor({
@@ -206,23 +202,53 @@ export async function createApp(baseContext: ServiceContext, options: AppOptions
   };
 }
 
-/** The stream tap needs Debian's ffmpeg; without it the service runs, minus stream analysis. */
+/** Without the engine the service runs, minus stream analysis, and says so (analysis-status.ts). */
+async function startEngine(
+  context: ServiceContext,
+  options: AppOptions,
+  status: AnalysisStatus,
+): Promise<AnalysisEngine | undefined> {
+  try {
+    return await AnalysisEngine.create({
+      backend: context.config.analysis.backend,
+      threads: options.analysisThreads,
+      logger: context.logger.child({ component: 'analysis' }),
+    });
+  } catch (error) {
+    const reason = `the analysis engine could not load: ${error instanceof Error ? error.message : String(error)}`;
+    status.set({ status: 'off', part: 'engine', reason, fix: engineFix });
+    context.logger.error({ err: error }, `stream analysis is off: ${reason}. Fix: ${engineFix}`);
+    return undefined;
+  }
+}
+
+/** The stream tap needs an ffmpeg that can decode RTP (ffmpeg-binary.ts chooses one by capability). */
 async function startSampler(
   context: ServiceContext,
   media: MediaService,
+  status: AnalysisStatus,
 ): Promise<SamplerService | undefined> {
   try {
-    return await SamplerService.create({
+    const sampler = await SamplerService.create({
       media,
       logger: context.logger,
       monitorFps: context.config.analysis.monitorFps,
       challengeFps: context.config.analysis.challengeFps,
     });
+    const { choice } = await resolveFfmpegOnce();
+    if (choice) {
+      status.set({ status: 'on', ffmpeg: { path: choice.path, source: choice.source, version: choice.version } });
+      context.logger.info(
+        { ffmpeg: choice.path, source: choice.source, version: choice.version },
+        `stream analysis is on: ${choice.source} ffmpeg (${choice.version})`,
+      );
+    }
+    return sampler;
   } catch (error) {
-    context.logger.warn(
-      { err: error },
-      'stream analysis is off: the frame sampler could not start (is ffmpeg installed?)',
-    );
+    const reason = `the frame sampler could not start: ${error instanceof Error ? error.message : String(error)}`;
+    status.set({ status: 'off', part: 'sampler', reason, fix: ffmpegFix });
+    // One line that says what is off, why, and the fix (the reason already ends with it).
+    context.logger.error(`stream analysis is off: ${reason}`);
     return undefined;
   }
 }

@@ -11,13 +11,32 @@ export function registerHealth(app: FastifyInstance, context: ServiceContext): v
     // Bounded: a frozen database makes the node not ready within its timeout, never a hang.
     const ready = await withinSeconds(context.database.isReady(), context.config.databaseTimeoutSeconds);
     const redis = context.redis ? context.redis.status === 'ready' : undefined;
+    const analysis = analysisReport(context);
     return reply.code(ready ? 200 : 503).send({
       status: ready ? 'ready' : 'not_ready',
       database: context.database.kind,
       migrations: ready ? 'applied' : 'pending_or_unreachable',
       ...(redis === undefined ? {} : { redis: redis ? 'up' : 'degraded' }),
+      ...(analysis ? { analysis } : {}),
+      // Serving, but not watching the streams: said here rather than hidden (the node stays ready).
+      ...(analysis?.status === 'off'
+        ? { degraded: [{ part: analysis.part, reason: analysis.reason, fix: analysis.fix }] }
+        : {}),
     });
   });
+}
+
+/**
+ * Stream analysis as `/readyz` reports it: `on` (with the ffmpeg in use: system or packaged, and
+ * its version, not its path), `off` with the part and why, or `disabled` (built without it).
+ */
+function analysisReport(context: ServiceContext) {
+  const state = context.analysisStatus?.state;
+  if (!state) return undefined;
+  if (state.status === 'on') {
+    return { status: 'on' as const, ffmpeg: { source: state.ffmpeg.source, version: state.ffmpeg.version } };
+  }
+  return state;
 }
 
 /** The promise's value, or false when it takes longer than `seconds` (or fails). */

@@ -17,6 +17,17 @@ export type { SamplerEvents, SamplerOptions, TapInfo } from './sampler-service.j
 export { SessionTap } from './session-tap.js';
 export type { SessionTapOptions } from './session-tap.js';
 export { audioSampleRate, checkFfmpeg } from './ffmpeg.js';
+export {
+  describeRejections,
+  ffmpegCandidates,
+  ffmpegFix,
+  packagedFfmpegName,
+  probeFfmpeg,
+  resolveFfmpeg,
+  resolveFfmpegOnce,
+  toolFfmpeg,
+} from './ffmpeg-binary.js';
+export type { FfmpegChoice, FfmpegRejection, FfmpegResolution, FfmpegSource } from './ffmpeg-binary.js';
 export type {
   AudioChunk,
   FrameSize,

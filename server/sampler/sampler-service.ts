@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { MediaService, ProducerRef, ProducerState } from '../media/index.js';
 import type { Logger } from '../shared/index.js';
 import { checkFfmpeg } from './ffmpeg.js';
+import { requireSamplerFfmpeg } from './ffmpeg-binary.js';
 import { SessionTap, type SessionTapOptions } from './session-tap.js';
 import type { AudioChunk, FrameSize, TapFault, TapKind, TapRef, TapStall, SampledFrame } from './types.js';
 
@@ -137,9 +138,15 @@ export class SamplerService extends EventEmitter<SamplerEvents> {
     if (options.maxTaps !== undefined && !(Number.isInteger(options.maxTaps) && options.maxTaps >= 1)) {
       throw new Error(`sampler: maxTaps must be a whole number >= 1, got ${options.maxTaps}`);
     }
-    const version = await checkFfmpeg(options.ffmpegPath ?? defaults.ffmpegPath);
-    const service = new SamplerService(options);
-    service.#log.info({ ffmpeg: version, maxTaps: service.#options.maxTaps }, 'frame sampler ready');
+    // The ffmpeg chosen by capability (ffmpeg-binary.ts) unless the caller names one.
+    const chosen = options.ffmpegPath === undefined ? await requireSamplerFfmpeg() : undefined;
+    const ffmpegPath = options.ffmpegPath ?? chosen?.path ?? defaults.ffmpegPath;
+    const version = await checkFfmpeg(ffmpegPath);
+    const service = new SamplerService({ ...options, ffmpegPath });
+    service.#log.info(
+      { ffmpeg: version, ffmpegPath, ffmpegSource: chosen?.source ?? 'caller', maxTaps: service.#options.maxTaps },
+      'frame sampler ready',
+    );
     return service;
   }
 

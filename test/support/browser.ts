@@ -1,21 +1,55 @@
 import fs from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
+import { findOnPath } from '../../server/sampler/ffmpeg-binary.js';
 
-const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export interface ChromiumChoice {
+  executablePath: string;
+  /** `system`: Debian's (or CHROMIUM_PATH); `packaged`: the headless shell inside @sparticuz/chromium. */
+  source: 'CHROMIUM_PATH' | 'system' | 'packaged';
+}
+
+let choice: Promise<ChromiumChoice> | undefined;
 
 /**
- * Debian's Chromium with a fake camera and microphone fed from files. Flags: no sandbox (root in
- * CI), no background networking (this machine has no internet), fake media devices without a
+ * CHROMIUM_PATH, else the system's Chromium on PATH, else the one the dev
+ * dependency @sparticuz/chromium ships brotli-compressed inside itself (unpacked to the temp
+ * folder at first use, ~2 s). Both take the same fake camera and microphone flags; the packaged
+ * one is a headless shell build (no GPU, no extensions), which these suites never need.
+ */
+export function chooseChromium(): Promise<ChromiumChoice> {
+  choice ??= (async (): Promise<ChromiumChoice> => {
+    if (process.env.CHROMIUM_PATH) {
+      if (!fs.existsSync(process.env.CHROMIUM_PATH)) {
+        throw new Error(`CHROMIUM_PATH=${process.env.CHROMIUM_PATH} does not exist`);
+      }
+      return { executablePath: process.env.CHROMIUM_PATH, source: 'CHROMIUM_PATH' };
+    }
+    // PATH only (Debian's is /usr/bin/chromium): CI's hidden-tools leg hides it by PATH.
+    const system = findOnPath('chromium') ?? findOnPath('chromium-browser');
+    if (system) return { executablePath: system, source: 'system' };
+    try {
+      const { default: packaged } = await import('@sparticuz/chromium');
+      return { executablePath: await packaged.executablePath(), source: 'packaged' };
+    } catch (error) {
+      throw new Error(
+        `no Chromium: none on PATH and @sparticuz/chromium did not unpack (${String(error)}); ` +
+          "run `npm install` (it is a dev dependency), install Debian's chromium, or set CHROMIUM_PATH",
+        { cause: error },
+      );
+    }
+  })();
+  return choice;
+}
+
+/**
+ * Chromium with a fake camera and microphone fed from files. Flags: no sandbox (root in CI), no
+ * background networking (this machine has no internet), fake media devices without a
  * permission prompt.
  */
 export async function launchChromium(
   media: { videoFile?: string; audioFile?: string } = {},
 ): Promise<Browser> {
-  if (!fs.existsSync(executablePath)) {
-    throw new Error(
-      `Chromium not found at ${executablePath}: install Debian's chromium (CI does) or set CHROMIUM_PATH`,
-    );
-  }
+  const { executablePath } = await chooseChromium();
   return chromium.launch({
     executablePath,
     headless: true,

@@ -5,6 +5,7 @@
 import { byId } from '../shared/dom.js';
 import { proctorSocket } from '../shared/socket.js';
 import { Auth } from './auth.js';
+import { showAnalysisBanner } from './banner.js';
 import { Dashboard } from './dashboard.js';
 import { EvidenceViewer } from './evidence.js';
 import { Review } from './review.js';
@@ -37,6 +38,7 @@ async function main(): Promise<void> {
     return;
   }
   byId('dashboard', HTMLElement).hidden = false;
+  void showAnalysisBanner(byId('analysis-banner', HTMLElement));
 
   // The socket asks for the token on every (re)connect, so an expiring one is refreshed first.
   const socket = proctorSocket(() => auth.token(), examId);

@@ -10,6 +10,7 @@ import { examRoutes } from './routes/exams.js';
 import { ltiApiRoutes } from './routes/lti.js';
 import { messageRoutes } from './routes/messages.js';
 import { proctorTokenRoutes } from './routes/proctor-tokens.js';
+import { reportRoutes } from './routes/reports.js';
 import { reviewRoutes } from './routes/reviews.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { usageRoutes } from './routes/usage.js';
@@ -33,6 +34,7 @@ export const restApi =
       messageRoutes,
       reviewRoutes,
       evidenceRoutes,
+      reportRoutes,
       proctorTokenRoutes,
       auditRoutes,
       ltiApiRoutes,

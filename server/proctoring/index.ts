@@ -22,7 +22,7 @@ export {
 } from './sessions.js';
 export { sessionActions, isFinal, canTransition } from './session-state.js';
 export type { SessionAction } from './session-state.js';
-export { openViolation, closeViolation, summariseViolations } from './violations.js';
+export { openViolation, closeViolation, summariseViolations, severityWeight } from './violations.js';
 export type { OpenViolationInput } from './violations.js';
 export type { CandidateView, ExamView, SessionView, ViolationView, EvidenceRef } from './views.js';
 export { ViolationRules, defaultTimings } from './rules.js';

@@ -101,7 +101,12 @@ export class AssessmentControl {
 
   /** Delivers the calls that are due; one pass at a time on this node, calls leased across nodes. */
   deliverDue(): Promise<void> {
-    this.#delivering = this.#delivering.then(() => this.#deliverPass());
+    // A failed pass is logged and must not stop the passes queued after it.
+    this.#delivering = this.#delivering
+      .then(() => this.#deliverPass())
+      .catch((error: unknown) =>
+        this.#options.logger.error({ err: error }, 'LTI control delivery pass failed'),
+      );
     return this.#delivering;
   }
 

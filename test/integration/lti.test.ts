@@ -1,0 +1,593 @@
+import { eq } from 'drizzle-orm';
+import { decodeJwt, decodeProtectedHeader } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ltiLoginStates, ltiToolKeys } from '../../server/db/index.js';
+import { transitionSession } from '../../server/proctoring/index.js';
+import { backends } from '../support/backends.js';
+import { recordViolation, seedSession, startTestApp, type TestApp } from '../support/app.js';
+import {
+  ap,
+  controlMediaType,
+  lti,
+  LtiPlatform,
+  type Launch,
+  type SignOptions,
+} from '../support/lti-platform.js';
+
+interface LoginStep {
+  state: string;
+  nonce: string;
+  cookie: string;
+  location: URL;
+}
+
+describe.each(backends())('LTI 1.3 Proctoring Services on $name', (backend) => {
+  let test: TestApp;
+  let tenant: { apiKey: string; tenantId: string };
+  let other: { apiKey: string; tenantId: string };
+  let platform: LtiPlatform;
+  const platforms: LtiPlatform[] = [];
+
+  const newPlatform = async (apiKey = tenant.apiKey) => {
+    const made = await LtiPlatform.start();
+    platforms.push(made);
+    made.useTool(test.url);
+    const registered = await test.request<any>('POST', '/api/v1/lti/platforms', {
+      key: apiKey,
+      body: made.registration(),
+    });
+    expect(registered.status).toBe(201);
+    return made;
+  };
+
+  /** Login initiation as the platform's link does it; returns what the tool sent to the platform. */
+  const login = async (from: LtiPlatform, launch: Launch = {}): Promise<LoginStep> => {
+    const response = await fetch(from.loginUrl(launch), { redirect: 'manual' });
+    expect(response.status).toBe(302);
+    const location = new URL(response.headers.get('location')!);
+    const setCookie = response.headers.get('set-cookie')!;
+    return {
+      state: location.searchParams.get('state')!,
+      nonce: location.searchParams.get('nonce')!,
+      cookie: setCookie.split(';')[0]!,
+      location,
+    };
+  };
+
+  const postLaunch = async (form: Record<string, string>, cookie?: string) => {
+    const response = await fetch(`${test.url}/lti/launch`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...(cookie ? { cookie } : {}) },
+      body: new URLSearchParams(form),
+    });
+    return {
+      status: response.status,
+      location: response.headers.get('location'),
+      text: await response.text(),
+      headers: response.headers,
+    };
+  };
+
+  /** A whole launch: login, a token signed as the platform would (or with `sign` options), the post. */
+  const launchWith = async (launch: Launch = {}, sign: SignOptions = {}, from = platform) => {
+    const step = await login(from, launch);
+    const idToken = await from.sign(from.claims(launch, step.nonce), sign);
+    return { step, idToken, result: await postLaunch({ id_token: idToken, state: step.state }, step.cookie) };
+  };
+
+  const sessionOf = (location: string | null) => {
+    expect(location).toMatch(/^\/candidate\?token=/);
+    const token = decodeURIComponent(location!.split('token=')[1]!);
+    return { token, sessionId: decodeJwt(token).sid as string };
+  };
+
+  const refusals = async (apiKey = tenant.apiKey) => {
+    const audit = await test.request<any[]>('GET', '/api/v1/audit?limit=1000', { key: apiKey });
+    return audit.body
+      .filter((entry) => entry.action === 'lti.launch.refused')
+      .map((entry) => entry.details.reason as string);
+  };
+
+  beforeAll(async () => {
+    test = await startTestApp(backend);
+    tenant = await test.createTenant();
+    other = await test.createTenant();
+    platform = await newPlatform();
+  });
+  afterAll(async () => {
+    await Promise.all(platforms.map((p) => p.close()));
+    await test?.close();
+  });
+
+  it('registers platforms per tenant with the tool URLs, and refuses bad, duplicate and foreign requests', async () => {
+    const listed = await test.request<any[]>('GET', '/api/v1/lti/platforms', { key: tenant.apiKey });
+    expect(listed.status).toBe(200);
+    expect(listed.body).toHaveLength(1);
+    expect(listed.body[0]).toMatchObject({
+      issuer: platform.issuer,
+      clientId: platform.clientId,
+      deploymentIds: [platform.deploymentId],
+      tool: {
+        loginUrl: `${test.url}/lti/login`,
+        launchUrl: `${test.url}/lti/launch`,
+        jwksUrl: `${test.url}/lti/jwks`,
+      },
+    });
+    const theirs = await test.request<any[]>('GET', '/api/v1/lti/platforms', { key: other.apiKey });
+    expect(theirs.body).toEqual([]);
+
+    const duplicate = await test.request<any>('POST', '/api/v1/lti/platforms', {
+      key: other.apiKey,
+      body: platform.registration(),
+    });
+    expect(duplicate.status).toBe(409);
+    expect(duplicate.body.error.code).toBe('conflict');
+
+    for (const body of [
+      { ...platform.registration(), jwksUrl: 'ftp://example.test/jwks' },
+      { ...platform.registration(), deploymentIds: [] },
+      { ...platform.registration(), clientId: undefined },
+      { ...platform.registration(), extra: 1 },
+    ]) {
+      const bad = await test.request<any>('POST', '/api/v1/lti/platforms', { key: tenant.apiKey, body });
+      expect(bad.status).toBe(400);
+      expect(bad.body.error.code).toBe('invalid_input');
+    }
+    const anonymous = await test.request<any>('POST', '/api/v1/lti/platforms', {
+      body: platform.registration(),
+    });
+    expect(anonymous.status).toBe(401);
+    const proctor = await test.request<any>('POST', '/api/v1/proctor-tokens', {
+      key: tenant.apiKey,
+      body: { name: 'P' },
+    });
+    const asProctor = await test.request<any>('GET', '/api/v1/lti/platforms', { token: proctor.body.token });
+    expect(asProctor.status).toBe(403);
+
+    const removable = await LtiPlatform.start();
+    platforms.push(removable);
+    const created = await test.request<any>('POST', '/api/v1/lti/platforms', {
+      key: tenant.apiKey,
+      body: removable.registration(),
+    });
+    const foreignDelete = await test.request<any>('DELETE', `/api/v1/lti/platforms/${created.body.id}`, {
+      key: other.apiKey,
+    });
+    expect(foreignDelete.status).toBe(404);
+    const deleted = await test.request('DELETE', `/api/v1/lti/platforms/${created.body.id}`, {
+      key: tenant.apiKey,
+    });
+    expect(deleted.status).toBe(204);
+    const again = await test.request<any>('DELETE', `/api/v1/lti/platforms/${created.body.id}`, {
+      key: tenant.apiKey,
+    });
+    expect(again.status).toBe(404);
+  });
+
+  it('starts the OIDC login: a 302 to the platform with state, nonce and a SameSite=None cookie; bad logins are pages', async () => {
+    const step = await login(platform, { sub: 'login-user' });
+    expect(`${step.location.origin}${step.location.pathname}`).toBe(`${platform.url}/auth`);
+    expect(Object.fromEntries(step.location.searchParams)).toMatchObject({
+      scope: 'openid',
+      response_type: 'id_token',
+      response_mode: 'form_post',
+      prompt: 'none',
+      client_id: platform.clientId,
+      redirect_uri: `${test.url}/lti/launch`,
+      login_hint: 'login-user',
+    });
+    expect(step.state.length).toBeGreaterThanOrEqual(40);
+    expect(step.nonce.length).toBeGreaterThanOrEqual(40);
+    const cookieHeader = (await fetch(platform.loginUrl(), { redirect: 'manual' })).headers.get(
+      'set-cookie',
+    )!;
+    expect(cookieHeader).toMatch(/; Secure/);
+    expect(cookieHeader).toMatch(/; SameSite=None/);
+    expect(cookieHeader).toMatch(/; HttpOnly/);
+
+    // The same login as a form post (platforms may use either).
+    const posted = await fetch(`${test.url}/lti/login`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URL(platform.loginUrl()).searchParams,
+    });
+    expect(posted.status).toBe(302);
+
+    const cases: [string, number][] = [
+      [
+        `/lti/login?iss=${encodeURIComponent('https://unknown.example')}&login_hint=x&target_link_uri=${encodeURIComponent(test.url)}`,
+        401,
+      ],
+      [
+        `/lti/login?iss=${encodeURIComponent(platform.issuer)}&target_link_uri=${encodeURIComponent(test.url)}`,
+        400,
+      ],
+      [`/lti/login?iss=${encodeURIComponent(platform.issuer)}&login_hint=x&target_link_uri=not-a-url`, 400],
+      [
+        `/lti/login?iss=${encodeURIComponent(platform.issuer)}&login_hint=x&target_link_uri=${encodeURIComponent(test.url)}&lti_deployment_id=nope`,
+        401,
+      ],
+    ];
+    for (const [path, status] of cases) {
+      const response = await fetch(`${test.url}${path}`, { redirect: 'manual' });
+      expect(response.status, path).toBe(status);
+      expect(response.headers.get('content-type')).toMatch(/text\/html/);
+      expect(await response.text()).toMatch(/data-testid="lti-message"/);
+    }
+  });
+
+  it('LtiStartProctoring: one exam per link, a candidate per user, a session per attempt; a relaunch finds it again', async () => {
+    const first = await launchWith({ sub: 'ada', resourceLinkId: 'link-map', attemptNumber: 1 });
+    expect(first.result.status).toBe(302);
+    const ada = sessionOf(first.result.location);
+    const again = await launchWith({ sub: 'ada', resourceLinkId: 'link-map', attemptNumber: 1 });
+    expect(sessionOf(again.result.location).sessionId).toBe(ada.sessionId);
+    const bob = sessionOf(
+      (await launchWith({ sub: 'bob', resourceLinkId: 'link-map', attemptNumber: 1 })).result.location,
+    );
+
+    const adaSession = await test.request<any>('GET', `/api/v1/sessions/${ada.sessionId}`, {
+      key: tenant.apiKey,
+    });
+    const bobSession = await test.request<any>('GET', `/api/v1/sessions/${bob.sessionId}`, {
+      key: tenant.apiKey,
+    });
+    expect(adaSession.body.status).toBe('created');
+    expect(bobSession.body.examId).toBe(adaSession.body.examId);
+    expect(bobSession.body.candidateId).not.toBe(adaSession.body.candidateId);
+    const exam = await test.request<any>('GET', `/api/v1/exams/${adaSession.body.examId}`, {
+      key: tenant.apiKey,
+    });
+    expect(exam.body.title).toBe('Final exam');
+    const candidate = await test.request<any>('GET', `/api/v1/candidates/${adaSession.body.candidateId}`, {
+      key: tenant.apiKey,
+    });
+    expect(candidate.body).toMatchObject({ externalId: 'ada', name: 'Grace Hopper' });
+
+    const view = await test.request<any>('GET', `/api/v1/sessions/${ada.sessionId}/lti`, {
+      key: tenant.apiKey,
+    });
+    expect(view.body).toMatchObject({
+      resourceLinkId: 'link-map',
+      userSub: 'ada',
+      attemptNumber: 1,
+      assessmentControl: true,
+    });
+    const foreign = await test.request<any>('GET', `/api/v1/sessions/${ada.sessionId}/lti`, {
+      key: other.apiKey,
+    });
+    expect(foreign.status).toBe(404);
+
+    // proctoring_settings holding a Vigil policy is honoured.
+    const strict = await launchWith({
+      sub: 'cy',
+      resourceLinkId: 'link-strict',
+      proctoringSettings: JSON.stringify({ liveness: { required: true } }),
+    });
+    const strictSession = await test.request<any>(
+      'GET',
+      `/api/v1/sessions/${sessionOf(strict.result.location).sessionId}`,
+      { key: tenant.apiKey },
+    );
+    const strictExam = await test.request<any>('GET', `/api/v1/exams/${strictSession.body.examId}`, {
+      key: tenant.apiKey,
+    });
+    expect(strictExam.body.policy.liveness.required).toBe(true);
+  });
+
+  it('refuses replayed, misaddressed, expired, badly signed and incomplete launches with 401 pages and audits each', async () => {
+    const base = { resourceLinkId: 'link-bad' };
+    const expectRefused = async (
+      result: { status: number; text: string; headers: Headers },
+      status = 401,
+    ) => {
+      expect(result.status).toBe(status);
+      expect(result.headers.get('content-type')).toMatch(/text\/html/);
+      expect(result.text).toMatch(/data-testid="lti-message"/);
+      expect(result.text).not.toMatch(/at .*\.ts:/); // no stack traces
+    };
+
+    // Replay: the same form again (state used), then the same id_token with a fresh state (nonce).
+    const good = await launchWith({ ...base, sub: 'replay' });
+    expect(good.result.status).toBe(302);
+    await expectRefused(
+      await postLaunch({ id_token: good.idToken, state: good.step.state }, good.step.cookie),
+    );
+    const fresh = await login(platform, base);
+    await expectRefused(await postLaunch({ id_token: good.idToken, state: fresh.state }, fresh.cookie));
+
+    // State: unknown, another browser's (no cookie / wrong cookie), expired.
+    const step = await login(platform, base);
+    const token = await platform.sign(platform.claims(base, step.nonce));
+    await expectRefused(await postLaunch({ id_token: token, state: 'made-up-state' }, step.cookie));
+    await expectRefused(await postLaunch({ id_token: token, state: step.state }));
+    const wrongCookie = await login(platform, base);
+    await expectRefused(
+      await postLaunch(
+        { id_token: await platform.sign(platform.claims(base, wrongCookie.nonce)), state: wrongCookie.state },
+        `${wrongCookie.cookie.split('=')[0]}=forged`,
+      ),
+    );
+    const stale = await login(platform, base);
+    await test.app.context.db
+      .update(ltiLoginStates)
+      .set({ expiresAt: new Date(Date.now() - 1000) })
+      .where(eq(ltiLoginStates.nonce, stale.nonce));
+    await expectRefused(
+      await postLaunch(
+        { id_token: await platform.sign(platform.claims(base, stale.nonce)), state: stale.state },
+        stale.cookie,
+      ),
+    );
+
+    // Token: expired, issued in the future, foreign key, unknown kid, wrong issuer and audience.
+    await expectRefused((await launchWith(base, { iatOffsetSeconds: -900, expiresInSeconds: 300 })).result);
+    await expectRefused((await launchWith(base, { iatOffsetSeconds: 600 })).result);
+    await expectRefused((await launchWith(base, { foreignKey: true, kid: platform.kid })).result);
+    await expectRefused((await launchWith(base, { kid: 'no-such-kid' })).result);
+    await expectRefused((await launchWith(base, { issuer: 'https://elsewhere.example' })).result);
+    await expectRefused((await launchWith(base, { audience: 'another-tool' })).result);
+    await expectRefused((await launchWith(base, { audience: [platform.clientId, 'another-tool'] })).result);
+    await expectRefused(
+      (await launchWith(base, { audience: [platform.clientId, 'another-tool'], azp: 'another-tool' })).result,
+    );
+    // An audience array with azp naming Vigil is fine.
+    expect(
+      (
+        await launchWith(
+          { ...base, sub: 'azp' },
+          { audience: [platform.clientId, 'x'], azp: platform.clientId },
+        )
+      ).result.status,
+    ).toBe(302);
+
+    // Claims: deployment, version, message type, missing ones.
+    await expectRefused(
+      (await launchWith({ ...base, extra: { [`${lti}deployment_id`]: 'not-registered' } })).result,
+    );
+    await expectRefused((await launchWith({ ...base, extra: { [`${lti}version`]: '1.1' } })).result);
+    await expectRefused(
+      (await launchWith({ ...base, extra: { [`${lti}message_type`]: 'LtiResourceLinkRequest' } })).result,
+    );
+    for (const missing of [
+      `${lti}resource_link`,
+      `${ap}attempt_number`,
+      `${ap}start_assessment_url`,
+      `${lti}message_type`,
+    ]) {
+      await expectRefused((await launchWith({ ...base, extra: { [missing]: undefined } })).result);
+    }
+    await expectRefused((await launchWith({ ...base, extra: { nonce: undefined } })).result);
+
+    // Malformed forms are 400; a platform's own error is 401.
+    await expectRefused(await postLaunch({ state: 'x' }), 400);
+    await expectRefused(await postLaunch({}), 400);
+    await expectRefused(await postLaunch({ error: 'login_required', state: 'x' }), 401);
+    await expectRefused(
+      await postLaunch({ id_token: 'not.a.jwt', state: (await login(platform, base)).state }),
+      401,
+    );
+
+    const reasons = await refusals();
+    for (const expected of [
+      /nonce/,
+      /another browser/,
+      /expired/,
+      /iat/,
+      /signature does not verify/,
+      /does not list \(kid\)/,
+      /another platform \(iss\)/,
+      /another tool \(aud\)/,
+      /no authorized party/,
+      /another tool \(azp\)/,
+      /deployment/,
+      /version/,
+      /message type/,
+      /missing the .*resource_link claim/,
+      /missing the .*start_assessment_url claim/,
+    ]) {
+      expect(
+        reasons.some((reason) => expected.test(reason)),
+        String(expected),
+      ).toBe(true);
+    }
+    // Nothing of it reached the other tenant.
+    expect(await refusals(other.apiKey)).toEqual([]);
+  });
+
+  it('refuses with 401 when the platform key set is down or does not answer', async () => {
+    const down = await newPlatform();
+    down.jwksMode = 'error';
+    const failed = await launchWith({}, {}, down);
+    expect(failed.result.status).toBe(401);
+    expect(failed.result.text).toMatch(/key set/);
+    const hung = await newPlatform();
+    hung.jwksMode = 'hang';
+    const timedOut = await launchWith({}, {}, hung);
+    expect(timedOut.result.status).toBe(401);
+    expect(timedOut.result.text).toMatch(/did not answer in time/);
+    // Back up: the next launch works (the failure was not cached).
+    hung.jwksMode = 'ok';
+    expect((await launchWith({}, {}, hung)).result.status).toBe(302);
+  }, 20_000);
+
+  it('signs LtiStartAssessment with the tenant key once in progress; session_data and attempt_number come back exactly', async () => {
+    const sessionData = `{"exam":"é ü","n":[1,2]}  trailing`;
+    const started = await launchWith({
+      sub: 'start',
+      resourceLinkId: 'link-start',
+      attemptNumber: 3,
+      sessionData,
+    });
+    const { token, sessionId } = sessionOf(started.result.location);
+    const early = await test.request<any>('POST', '/api/v1/lti/start-assessment', { token });
+    expect(early.status).toBe(409);
+    await transitionSession(
+      test.app.context.db,
+      test.app.context.events,
+      { tenantId: tenant.tenantId, sessionId, actor: 'test', reason: 'test' },
+      'in_progress',
+    );
+    const form = await test.request<any>('POST', '/api/v1/lti/start-assessment', { token });
+    expect(form.status).toBe(200);
+    expect(form.body.url).toBe(`${platform.url}/start-assessment`);
+    const received = await fetch(form.body.url, {
+      method: 'POST',
+      body: new URLSearchParams(form.body.fields),
+    });
+    expect(received.status).toBe(200);
+    const { payload, header } = platform.started.at(-1)!;
+    expect(header.alg).toBe('RS256');
+    expect(payload).toMatchObject({
+      iss: platform.clientId,
+      aud: platform.issuer,
+      [`${lti}message_type`]: 'LtiStartAssessment',
+      [`${lti}version`]: '1.3.0',
+      [`${lti}deployment_id`]: platform.deploymentId,
+      [`${lti}resource_link`]: { id: 'link-start', title: 'Final exam' },
+      [`${ap}verified_user`]: {},
+      [`${ap}end_assessment_return`]: true,
+    });
+    expect(payload[`${ap}session_data`]).toBe(sessionData);
+    expect(payload[`${ap}attempt_number`]).toBe(3);
+    expect(typeof payload.nonce).toBe('string');
+    expect(payload.exp! - payload.iat!).toBeLessThanOrEqual(600);
+
+    // Not an LTI session: 404; an API key is not a candidate: 403.
+    const plain = await seedSession(test, tenant.apiKey);
+    expect(
+      (await test.request<any>('POST', '/api/v1/lti/start-assessment', { token: plain.candidateToken }))
+        .status,
+    ).toBe(404);
+    expect(
+      (await test.request<any>('POST', '/api/v1/lti/start-assessment', { key: tenant.apiKey })).status,
+    ).toBe(403);
+
+    // Rotation: a new kid signs; the old one stays published, private keys are stored sealed.
+    const jwksBefore = (await (await fetch(`${test.url}/lti/jwks`)).json()) as { keys: any[] };
+    const rotated = await test.request<any>('POST', '/api/v1/lti/keys/rotate', { key: tenant.apiKey });
+    expect(rotated.status).toBe(200);
+    expect(rotated.body.previousKid).toBe(header.kid);
+    const jwks = (await (await fetch(`${test.url}/lti/jwks`)).json()) as { keys: any[] };
+    const kids = jwks.keys.map((key: any) => key.kid);
+    expect(kids).toContain(rotated.body.kid);
+    expect(kids).toContain(header.kid);
+    expect(jwks.keys.length).toBe(jwksBefore.keys.length + 1);
+    for (const key of jwks.keys) expect(key.d).toBeUndefined();
+    const next = await test.request<any>('POST', '/api/v1/lti/start-assessment', { token });
+    expect(decodeProtectedHeader(next.body.fields.JWT).kid).toBe(rotated.body.kid);
+    const stored = await test.app.context.db
+      .select()
+      .from(ltiToolKeys)
+      .where(eq(ltiToolKeys.tenantId, tenant.tenantId));
+    for (const row of stored) {
+      expect(row.sealedPrivateJwk).toMatch(/^v1\./);
+      expect(row.sealedPrivateJwk).not.toMatch(/"d"/);
+    }
+  });
+
+  it('LtiEndAssessment completes the session and audits it; an unknown attempt is a 404 page', async () => {
+    const launch = { sub: 'ender', resourceLinkId: 'link-end', attemptNumber: 1 };
+    const { sessionId } = sessionOf((await launchWith(launch)).result.location);
+    await transitionSession(
+      test.app.context.db,
+      test.app.context.events,
+      { tenantId: tenant.tenantId, sessionId, actor: 'test', reason: 'test' },
+      'in_progress',
+    );
+    const ended = await launchWith({ ...launch, messageType: 'LtiEndAssessment' });
+    expect(ended.result.status).toBe(200);
+    expect(ended.result.text).toMatch(/has ended/);
+    const session = await test.request<any>('GET', `/api/v1/sessions/${sessionId}`, { key: tenant.apiKey });
+    expect(session.body.status).toBe('completed');
+    const audit = await test.request<any[]>('GET', '/api/v1/audit?limit=1000', { key: tenant.apiKey });
+    expect(
+      audit.body.some((entry) => entry.action === 'lti.end_assessment' && entry.target === sessionId),
+    ).toBe(true);
+    // A relaunch of the ended attempt is refused; an attempt Vigil never saw is unknown.
+    expect((await launchWith(launch)).result.status).toBe(409);
+    expect(
+      (await launchWith({ ...launch, attemptNumber: 9, messageType: 'LtiEndAssessment' })).result.status,
+    ).toBe(404);
+  });
+
+  it('sends proctor actions to the Assessment Control Service with a client-credentials token, retrying failures', async () => {
+    const launch = {
+      sub: 'controlled',
+      resourceLinkId: 'link-acs',
+      attemptNumber: 2,
+      sessionData: 'acs-data',
+    };
+    const { sessionId } = sessionOf((await launchWith(launch)).result.location);
+    const session = await test.request<any>('GET', `/api/v1/sessions/${sessionId}`, { key: tenant.apiKey });
+    await transitionSession(
+      test.app.context.db,
+      test.app.context.events,
+      { tenantId: tenant.tenantId, sessionId, actor: 'test', reason: 'test' },
+      'in_progress',
+    );
+    await recordViolation(
+      test,
+      { tenantId: tenant.tenantId, examId: session.body.examId, id: sessionId },
+      { type: 'fullscreen_exit', snapshots: [] },
+    );
+    platform.controlFailures = 1;
+    const flagged = await test.request<any>('POST', `/api/v1/sessions/${sessionId}/actions`, {
+      key: tenant.apiKey,
+      body: { action: 'flag', message: 'Left fullscreen twice' },
+    });
+    expect(flagged.status).toBe(200);
+    const view = () => test.request<any>('GET', `/api/v1/sessions/${sessionId}/lti`, { key: tenant.apiKey });
+    await expect
+      .poll(async () => (await view()).body.controlCalls[0]?.status, { timeout: 15_000, interval: 250 })
+      .toBe('delivered');
+    const call = (await view()).body.controlCalls[0];
+    expect(call).toMatchObject({
+      action: 'flag',
+      attempts: 2,
+      responseStatus: 200,
+      platformStatus: 'flagged',
+      error: null,
+    });
+
+    const received = platform.controls.find(
+      (c) => c.body.action === 'flag' && (c.body.user as any).sub === 'controlled',
+    )!;
+    expect(received.contentType).toBe(controlMediaType);
+    expect(received.body).toMatchObject({
+      user: { iss: platform.issuer, sub: 'controlled' },
+      resource_link: { id: 'link-acs' },
+      attempt_number: 2,
+      action: 'flag',
+      incident_severity: 0.25,
+      reason_code: '4',
+      reason_msg: 'Left fullscreen twice',
+    });
+    expect(Date.parse(received.body.incident_time as string)).not.toBeNaN();
+    const issued = platform.tokensIssued.find((t) => t.token === received.token)!;
+    expect(issued.assertion).toMatchObject({
+      iss: platform.clientId,
+      sub: platform.clientId,
+      aud: `${platform.url}/token`,
+    });
+    expect(platform.tokenRejected).toEqual([]);
+
+    // warn is not an ACS action; terminate is.
+    await test.request('POST', `/api/v1/sessions/${sessionId}/actions`, {
+      key: tenant.apiKey,
+      body: { action: 'warn', message: 'hi' },
+    });
+    await test.request('POST', `/api/v1/sessions/${sessionId}/actions`, {
+      key: tenant.apiKey,
+      body: { action: 'terminate' },
+    });
+    await expect
+      .poll(async () => (await view()).body.controlCalls.map((c: any) => `${c.action}:${c.status}`), {
+        timeout: 10_000,
+      })
+      .toEqual(['flag:delivered', 'terminate:delivered']);
+    expect((await view()).body.controlCalls[1].platformStatus).toBe('terminated');
+  });
+});

@@ -4,6 +4,7 @@
  * helpers that turn its results into observations for the rules engine.
  */
 export { AnalysisEngine } from './engine.js';
+export { ObjectBudget } from './object-budget.js';
 export type { AnalysisEngineOptions } from './engine.js';
 export {
   cascadeTuning,

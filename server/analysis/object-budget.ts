@@ -5,8 +5,8 @@
  * many the cadence stretches for all alike, and the face models keep the rest of the machine.
  */
 
-/** Time the object model may bank while idle: a couple of runs, so a quiet spell is no burst later. */
-const burstRuns = 2;
+/** Time the object model may bank while idle: a few runs, so a quiet spell is no burst later. */
+const burstRuns = 3;
 /** What a run is expected to cost before one was measured (wasm, one 640x480 frame). */
 const initialRunMs = 200;
 /** Weight of the newest run in the cost estimate. */
@@ -16,50 +16,41 @@ export interface ObjectBudgetOptions {
   /** Share of the threads' wall time, 0..1. */
   share: number;
   threads: number;
-  /** Clock in milliseconds (tests pass their own). */
-  now?: () => number;
 }
 
 /**
  * A token bucket in milliseconds of thread time: it fills at `share × threads` ms per ms, each run
- * drains what it measured. A run may start while the bucket is not in debt; one started on a
- * scene change (not its cadence) needs spare for two runs, so cadences come first.
+ * drains what it measured. A run due by its cadence may start while the bucket is not in debt; one
+ * for a scene change only when the bucket holds a whole run, so cadences come first. Time is the
+ * streams' clock (`RgbFrame.at`, wall-clock milliseconds live), the one the cadences use, so a
+ * clip fed faster than real time meets the same budget per stream-second.
  */
 export class ObjectBudget {
   readonly #ratePerMs: number;
-  readonly #now: () => number;
   #tokensMs: number;
-  #refilledAt: number;
+  #refilledAt = -Infinity;
   #runMs = initialRunMs;
 
   constructor(options: ObjectBudgetOptions) {
     this.#ratePerMs = Math.max(0, options.share) * Math.max(1, options.threads);
-    this.#now = options.now ?? (() => performance.now());
-    this.#refilledAt = this.#now();
     this.#tokensMs = this.#capacityMs();
   }
 
   /** A due run may start now. */
-  get canRun(): boolean {
-    this.#refill();
+  canRun(now: number): boolean {
+    this.#refill(now);
     return this.#ratePerMs > 0 && this.#tokensMs >= 0;
   }
 
   /** An optional run (a scene change) may start now. */
-  get hasSpare(): boolean {
-    this.#refill();
-    return this.#ratePerMs > 0 && this.#tokensMs >= 2 * this.#runMs;
-  }
-
-  /** Seconds between runs of one stream when `streams` share the budget (the cadence it stretches to). */
-  intervalFor(streams: number): number {
-    if (this.#ratePerMs <= 0) return Infinity;
-    return (streams * this.#runMs) / this.#ratePerMs / 1000;
+  hasSpare(now: number): boolean {
+    this.#refill(now);
+    return this.#ratePerMs > 0 && this.#tokensMs >= this.#runMs;
   }
 
   /** A run took `ms` of a thread. */
-  charge(ms: number): void {
-    this.#refill();
+  charge(ms: number, now: number): void {
+    this.#refill(now);
     this.#tokensMs -= ms;
     this.#runMs = (1 - estimateWeight) * this.#runMs + estimateWeight * ms;
   }
@@ -68,9 +59,11 @@ export class ObjectBudget {
     return burstRuns * this.#runMs;
   }
 
-  #refill(): void {
-    const now = this.#now();
-    this.#tokensMs = Math.min(this.#capacityMs(), this.#tokensMs + (now - this.#refilledAt) * this.#ratePerMs);
+  /** Streams' clocks interleave: only a later time refills. */
+  #refill(now: number): void {
+    if (!(now > this.#refilledAt)) return;
+    const elapsed = Number.isFinite(this.#refilledAt) ? now - this.#refilledAt : 0;
+    this.#tokensMs = Math.min(this.#capacityMs(), this.#tokensMs + elapsed * this.#ratePerMs);
     this.#refilledAt = now;
   }
 }

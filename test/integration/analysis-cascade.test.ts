@@ -52,7 +52,14 @@ beforeAll(async () => {
   if (!ffmpegAvailable() || spawnSync('espeak-ng', ['--version']).status !== 0) {
     throw new Error('these tests need ffmpeg and espeak-ng: apt-get install -y ffmpeg espeak-ng');
   }
-  engine = await AnalysisEngine.create({ backend: 'wasm', threads: 1, logger: createLogger('silent') });
+  // The whole thread for the object model here: these tests are about the cadences, and the
+  // machine's other load must not stretch them (the budget has its own test below).
+  engine = await AnalysisEngine.create({
+    backend: 'wasm',
+    threads: 1,
+    objectShare: 1,
+    logger: createLogger('silent'),
+  });
 });
 
 afterAll(async () => {
@@ -147,9 +154,11 @@ describe('cascade', () => {
   });
 
   it('runs the object model when the scene changes, not only on its cadence', async () => {
-    const [face] = await seconds('foreman_cif_299f.mp4', [0]);
-    const [room] = await seconds('foreman_cif_299f.mp4', [275], 1000);
-    const [same] = await seconds('foreman_cif_299f.mp4', [275], 2000);
+    // The object budget runs on the streams' clock, wall-clock time live: later than the tests before.
+    const t0 = 100_000;
+    const [face] = await seconds('foreman_cif_299f.mp4', [0], t0);
+    const [room] = await seconds('foreman_cif_299f.mp4', [275], t0 + 1000);
+    const [same] = await seconds('foreman_cif_299f.mp4', [275], t0 + 2000);
     const policy = { ...cascade, objectsEveryMs: 60_000 };
     expect(analysed(await engine.analyseFrame('scene', face!, { cascade: policy })).stages.objects).toBe(
       true,
@@ -165,7 +174,7 @@ describe('cascade', () => {
     const forced = analysed(
       await engine.analyseFrame(
         'scene',
-        { ...face!, at: 3000 },
+        { ...face!, at: t0 + 3000 },
         { cascade: policy, objects: false, forceIdentity: true },
       ),
     );
@@ -173,12 +182,41 @@ describe('cascade', () => {
   });
 
   it('keeps per-stream state apart: a second stream starts with the full set', async () => {
-    const [frame] = await seconds('foreman_cif_299f.mp4', [50]);
+    const [frame] = await seconds('foreman_cif_299f.mp4', [50], 200_000);
     await engine.analyseFrame('stream-a', frame!, { cascade });
-    const a = analysed(await engine.analyseFrame('stream-a', { ...frame!, at: 1000 }, { cascade }));
-    const b = analysed(await engine.analyseFrame('stream-b', { ...frame!, at: 1000 }, { cascade }));
+    const a = analysed(await engine.analyseFrame('stream-a', { ...frame!, at: 201_000 }, { cascade }));
+    const b = analysed(await engine.analyseFrame('stream-b', { ...frame!, at: 201_000 }, { cascade }));
     expect(a.stages).toMatchObject({ objects: false, antispoof: false, trackChanged: false });
     expect(b.stages).toMatchObject({ objects: true, antispoof: true, identity: true, trackChanged: true });
+  });
+
+  it('holds the object model to its share of the thread when many streams are due, longest-waiting first', async () => {
+    const [frame] = await seconds('foreman_cif_299f.mp4', [50]);
+    const streams = ['share-1', 'share-2', 'share-3', 'share-4', 'share-5', 'share-6'];
+    // Six streams at 1 fps for 4 s, due every 3 s, would want 12 runs (~2.3 s of a thread);
+    // 0.05 of one thread over 4 s is 0.2 s, plus the three runs (~0.6 s) banked at the start.
+    const budgeted = await AnalysisEngine.create({
+      backend: 'wasm',
+      threads: 1,
+      objectShare: 0.05,
+      logger: createLogger('silent'),
+    });
+    const runs: string[] = [];
+    try {
+      for (let second = 0; second < 4; second++) {
+        for (const stream of streams) {
+          const at = second * 1000;
+          const result = analysed(await budgeted.analyseFrame(stream, { ...frame!, at }, { cascade }));
+          if (result.stages.objects) runs.push(stream);
+        }
+      }
+    } finally {
+      await budgeted.close();
+    }
+    expect(runs.length).toBeGreaterThanOrEqual(1);
+    expect(runs.length).toBeLessThanOrEqual(4);
+    // Longest-waiting first: no stream runs twice while another has not run at all.
+    expect(new Set(runs).size).toBe(runs.length);
   });
 
   it('stretches the smoothing windows to the cadences', () => {

@@ -13,6 +13,7 @@ import {
 } from '../shared/socket.js';
 import { CandidateChat } from './chat.js';
 import { FinishControl } from './finish.js';
+import { LtiHandoff } from './lti-handoff.js';
 import { Preview } from './preview.js';
 import { Publisher } from './publisher.js';
 import { SignalQueue, watchBrowserSignals } from './signals.js';
@@ -86,6 +87,7 @@ function startSession(socket: CandidateSocket, token: string): void {
   let stopSignals: (() => void) | null = null;
   let ended = false;
   const finish = new FinishControl(() => request(socket, 'session:finish', {}));
+  const handoff = new LtiHandoff(token);
   const chat = new CandidateChat(socket, token);
 
   const end = (status: SessionStatus) => {
@@ -143,6 +145,7 @@ function startSession(socket: CandidateSocket, token: string): void {
   socket.on('session:status', ({ status }) => {
     view.setStatus(status);
     finish.update(status);
+    handoff.update(status);
     if (isTerminal(status)) end(status);
   });
   socket.on('violation:opened', (v) => view.violationOpened(v));

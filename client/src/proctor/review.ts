@@ -11,6 +11,10 @@ import { errorText } from '../shared/socket.js';
 import type { Auth } from './auth.js';
 import type { EvidenceViewer } from './evidence.js';
 import { submitNote } from './note-form.js';
+import type { Decision, SessionReportView } from './report-types.js';
+import { ReviewDecisions } from './review-decisions.js';
+import { ReviewQueue } from './review-queue.js';
+import { scorePlot } from './score-plot.js';
 
 type SessionRecord = Omit<LiveSession, 'candidate' | 'connected' | 'producers'>;
 interface CandidateRecord {
@@ -38,6 +42,10 @@ export class Review {
   readonly #noteText = byId('detail-note-text', HTMLTextAreaElement);
   readonly #noteSave = byId('detail-note-save', HTMLButtonElement);
   readonly #noteError = byId('detail-note-error', HTMLElement);
+  readonly #plot = byId('detail-plot', HTMLElement);
+  readonly #explanation = byId('detail-explanation', HTMLOListElement);
+  readonly #queue: ReviewQueue;
+  readonly #decisions: ReviewDecisions;
   #names = new Map<string, CandidateRecord>();
   /** The session the detail shows (notes are added to it). */
   #current: string | null = null;
@@ -46,6 +54,17 @@ export class Review {
     this.#auth = options.auth;
     this.#examId = options.examId;
     this.#viewer = options.viewer;
+    this.#queue = new ReviewQueue({ ...options, open: (id) => void this.open(id) });
+    this.#decisions = new ReviewDecisions(options.auth);
+    byId('session-confirm', HTMLButtonElement).addEventListener(
+      'click',
+      () => void this.#decide(null, 'confirmed'),
+    );
+    byId('session-dismiss', HTMLButtonElement).addEventListener(
+      'click',
+      () => void this.#decide(null, 'dismissed'),
+    );
+    byId('decision-form', HTMLFormElement).addEventListener('submit', (event) => event.preventDefault());
     byId('detail-note-form', HTMLFormElement).addEventListener('submit', (event) => {
       event.preventDefault();
       void this.#saveNote();
@@ -54,6 +73,7 @@ export class Review {
 
   async load(): Promise<void> {
     setText(this.#status, 'Loading sessions…');
+    void this.#queue.load();
     try {
       const [sessions, candidates] = await Promise.all([
         this.#auth.json<SessionRecord[]>('GET', `/api/v1/exams/${this.#examId}/sessions`),
@@ -106,20 +126,31 @@ export class Review {
     this.#violations.replaceChildren();
     this.#messages.replaceChildren();
     this.#notes.replaceChildren();
+    this.#plot.replaceChildren();
+    this.#explanation.replaceChildren();
+    this.#decisions.clear();
     try {
-      const [session, violations, messages, notes] = await Promise.all([
+      const [session, violations, messages, notes, report] = await Promise.all([
         this.#auth.json<SessionRecord>('GET', `/api/v1/sessions/${sessionId}`),
         this.#auth.json<Violation[]>('GET', `/api/v1/sessions/${sessionId}/violations`),
         this.#auth.json<MessageView[]>('GET', `/api/v1/sessions/${sessionId}/messages`),
         this.#auth.json<NoteLike[]>('GET', `/api/v1/sessions/${sessionId}/notes`),
+        this.#auth.json<SessionReportView>('GET', `/api/v1/sessions/${sessionId}/report`),
       ]);
+      this.#explain(report);
       const name = this.#name(session);
       setText(this.#detailTitle, `Session of ${name}`);
       this.#facts.replaceChildren(...facts(session));
       this.#violations.replaceChildren(
         ...(violations.length === 0
           ? [el('li', { class: 'muted' }, 'No violations in this session.')]
-          : violations.map((violation) => this.#violation(violation, name))),
+          : violations.map((violation) =>
+              this.#violation(
+                violation,
+                name,
+                report.violations.find((v) => v.id === violation.id)?.decision,
+              ),
+            )),
       );
       this.#messages.replaceChildren(
         ...(messages.length === 0
@@ -148,7 +179,45 @@ export class Review {
     this.#noteText.value = '';
   }
 
-  #violation(v: Violation, name: string): HTMLLIElement {
+  /** The score explained: its plot and each violation's sentence and points. */
+  #explain(report: SessionReportView): void {
+    this.#plot.replaceChildren(scorePlot(report));
+    const items = report.explanation.contributions;
+    this.#explanation.replaceChildren(
+      ...(items.length === 0
+        ? [el('li', { class: 'muted' }, 'Nothing was recorded: the score is 0.')]
+        : items.map((c) =>
+            el(
+              'li',
+              { 'data-testid': 'explanation', 'data-type': c.type },
+              el('strong', {}, c.sentence),
+              el(
+                'span',
+                { class: 'muted' },
+                ` · ${c.points} point${c.points === 1 ? '' : 's'} (${c.severity}, weight ${c.weight} × confidence ${percent(c.confidence)})`,
+                c.decision === 'dismissed' ? ' · dismissed, not counted' : '',
+              ),
+            ),
+          )),
+      el('li', { class: 'muted' }, `Score ${report.explanation.score}: the sum of the points, at most 100.`),
+    );
+  }
+
+  async #decide(violationId: string | null, decision: Decision): Promise<void> {
+    const sessionId = this.#current;
+    if (!sessionId || !(await this.#decisions.decide(sessionId, violationId, decision))) return;
+    // The list reload also reloads the queue.
+    await Promise.all([this.open(sessionId), this.#reloadRows()]);
+  }
+
+  /** The session list again (scores change with decisions), without moving the focus. */
+  async #reloadRows(): Promise<void> {
+    const status = this.#status.textContent ?? '';
+    await this.load();
+    setText(this.#status, status);
+  }
+
+  #violation(v: Violation, name: string, decision?: Decision | null): HTMLLIElement {
     const label = violationLabel(v.type);
     const evidence = v.evidence.map((item, index) => {
       if (item.purgedAt) {
@@ -170,6 +239,34 @@ export class Review {
         ` · confidence ${percent(v.confidence)}`,
       ),
       evidence.length > 0 ? el('span', { class: 'evidence-links' }, ' ', ...evidence) : null,
+      el(
+        'span',
+        { class: 'decision', 'data-testid': 'decision', 'data-decision': decision ?? 'none' },
+        decision ? ` · ${decision}` : ' · not reviewed',
+      ),
+      this.#decideButtons(v, label),
+    );
+  }
+
+  #decideButtons(v: Violation, label: string): HTMLElement {
+    const button = (decision: Decision, text: string) => {
+      const node = el(
+        'button',
+        {
+          type: 'button',
+          'data-testid': `decide-${decision}`,
+          'aria-label': `${text}: ${label} at ${clock(v.startedAt)}`,
+        },
+        text,
+      );
+      node.addEventListener('click', () => void this.#decide(v.id, decision));
+      return node;
+    };
+    return el(
+      'span',
+      { class: 'decide-buttons' },
+      button('confirmed', 'Confirm'),
+      button('dismissed', 'Dismiss'),
     );
   }
 }

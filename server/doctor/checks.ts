@@ -2,15 +2,12 @@
  * What this machine gives Vigil, one check at a time: each says pass, warn or fail, what it saw,
  * and for anything short of pass, the fix. Checks never throw; a broken part is a `fail`.
  */
-import { execFile } from 'node:child_process';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import type { AnalysisEngine } from '../analysis/index.js';
 import type { Config } from '../config/index.js';
-
-const run = promisify(execFile);
+import { describeRejections, ffmpegFix, packagedFfmpegName, resolveFfmpeg } from '../sampler/index.js';
 
 export type CheckStatus = 'pass' | 'warn' | 'fail';
 
@@ -96,46 +93,23 @@ export async function checkRedis(config: Config): Promise<CheckResult> {
   }
 }
 
-/** The sampler's decoder: 5.1 or newer, with VP8 and Opus decoders and the scaler. */
-export async function checkFfmpeg(ffmpegPath = 'ffmpeg'): Promise<CheckResult> {
-  const fix = 'install ffmpeg 5.1+ (Debian/Ubuntu: apt-get install ffmpeg)';
-  let version: string;
-  try {
-    const { stdout } = await run(ffmpegPath, ['-hide_banner', '-version'], { timeout: 10_000 });
-    version = (stdout.split('\n')[0] ?? '').replace(/ Copyright.*$/, '');
-  } catch (error) {
-    return fail(
-      'ffmpeg',
-      `"${ffmpegPath}" does not run: ${reason(error)}; stream analysis is off without it`,
-      fix,
-    );
+/**
+ * The sampler's decoder, chosen as the server chooses it (FFMPEG_PATH, system, packaged; by a live
+ * probe: VP8 and Opus from loopback RTP, decoded and scaled with the sampler's arguments): which
+ * one, from where, its version and decoders, and why any other candidate was passed over.
+ */
+export async function checkFfmpeg(env: NodeJS.ProcessEnv = process.env): Promise<CheckResult> {
+  const resolution = await resolveFfmpeg(env);
+  const passedOver = resolution.rejected.length ? `; passed over: ${describeRejections(resolution)}` : '';
+  if (!resolution.choice) {
+    return fail('ffmpeg', `stream analysis is off: ${describeRejections(resolution)}`, ffmpegFix);
   }
-  const numbers = /ffmpeg version n?(\d+)\.(\d+)/.exec(version);
-  const [major, minor] = numbers ? [Number(numbers[1]), Number(numbers[2])] : [NaN, NaN];
-  if (numbers && (major < 5 || (major === 5 && minor < 1)))
-    return fail('ffmpeg', `${version}: older than 5.1`, fix);
-  try {
-    const { stdout } = await run(ffmpegPath, ['-hide_banner', '-decoders'], {
-      timeout: 10_000,
-      maxBuffer: 4 * 1024 * 1024,
-    });
-    const decoders = new Set(stdout.split('\n').map((line) => line.trim().split(/\s+/)[1]));
-    const missing = [
-      ['vp8', decoders.has('vp8') || decoders.has('libvpx')],
-      ['opus', decoders.has('opus') || decoders.has('libopus')],
-    ]
-      .filter(([, found]) => !found)
-      .map(([codec]) => codec);
-    if (missing.length > 0)
-      return fail(
-        'ffmpeg',
-        `${version}: no ${missing.join(', ')} decoder`,
-        `${fix}, built with libvpx and libopus`,
-      );
-  } catch (error) {
-    return fail('ffmpeg', `${version}: could not list decoders: ${reason(error)}`, fix);
-  }
-  return pass('ffmpeg', `${version} (${ffmpegPath}; VP8 and Opus decoders)`);
+  const { path: file, source, version, decoders } = resolution.choice;
+  const from = source === 'packaged' ? `packaged (${packagedFfmpegName})` : source;
+  return pass(
+    'ffmpeg',
+    `${version}, ${from}, ${file}; decoders ${decoders.join(', ')}; decodes RTP and scales (live probe)${passedOver}`,
+  );
 }
 
 interface WorkerBin {

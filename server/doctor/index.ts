@@ -6,7 +6,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../config/index.js';
-import { packageRoot } from '../shared/index.js';
 import {
   checkAnalysis,
   checkDataDir,
@@ -18,14 +17,15 @@ import {
   checkRtcPorts,
   type CheckResult,
 } from './checks.js';
+import { findTestdata } from './testdata-location.js';
 
 export type { CheckResult, CheckStatus } from './checks.js';
 
 /** A real face for the analysis timing when the test data is around; a blank frame otherwise. */
 function testImage(): string | undefined {
-  const testdata = process.env.VIGIL_TESTDATA ?? path.join(packageRoot(), '..', 'shared', 'testdata');
-  const file = path.join(testdata, 'video', 'foreman_frames', 'foreman_000.jpg');
-  return fs.existsSync(file) ? file : undefined;
+  const testdata = findTestdata();
+  const file = testdata && path.join(testdata, 'video', 'foreman_frames', 'foreman_000.jpg');
+  return file && fs.existsSync(file) ? file : undefined;
 }
 
 export async function runDoctor(argv: string[]): Promise<number> {
@@ -50,7 +50,7 @@ export async function runDoctor(argv: string[]): Promise<number> {
     results.push(
       await checkDatabase(config),
       await checkRedis(config),
-      await checkFfmpeg('ffmpeg'),
+      await checkFfmpeg(process.env),
       await checkMediasoupWorker(workerBin),
       await checkAnalysis(config, testImage()),
       await checkRtcPorts(config),

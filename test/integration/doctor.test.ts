@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { CheckResult } from '../../server/doctor/index.js';
+import { resolveFfmpeg } from '../../server/sampler/index.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
@@ -32,6 +33,10 @@ function doctor(env: Record<string, string | undefined>) {
   });
 }
 
+// The ffmpeg the server would choose here: on a machine whose only ffmpeg is the packaged 2018
+// build (CI's hidden-tools leg), doctor must fail on it, naming why.
+const { choice: ffmpeg } = await resolveFfmpeg(process.env);
+
 const statusOf = (checks: CheckResult[]) => Object.fromEntries(checks.map((c) => [c.name, c.status]));
 
 describe('vigil doctor', () => {
@@ -43,7 +48,7 @@ describe('vigil doctor', () => {
   };
   afterAll(() => dirs.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
 
-  it('passes on this machine, with the configured database and Redis, and times the analysis', async () => {
+  it(`reports this machine (ffmpeg ${ffmpeg ? 'usable' : 'unusable'}), with the configured database and Redis, and times the analysis`, async () => {
     const result = await doctor({
       PATH: process.env.PATH,
       DATA_DIR: dataDir(),
@@ -59,13 +64,19 @@ describe('vigil doctor', () => {
       config: 'pass',
       database: 'pass',
       redis: 'pass',
-      ffmpeg: 'pass',
+      ffmpeg: ffmpeg ? 'pass' : 'fail',
       mediasoup: 'pass',
       analysis: 'pass',
       'rtc ports': 'pass',
       'data dir': 'pass',
     });
-    expect(result.code).toBe(0);
+    expect(result.code).toBe(ffmpeg ? 0 : 1);
+    const ffmpegCheck = result.checks.find((c) => c.name === 'ffmpeg')!;
+    expect(ffmpegCheck.detail).toMatch(
+      ffmpeg
+        ? `${ffmpeg.version}, ${ffmpeg.source === 'packaged' ? 'packaged' : ffmpeg.source}`
+        : /stream analysis is off: .*lacks -localaddr|no ffmpeg found/,
+    );
     const analysis = result.checks.find((c) => c.name === 'analysis')!;
     expect(analysis.detail).toMatch(/backend loads; \d+ ms a frame/);
   }, 150_000);

@@ -15,6 +15,7 @@ import { reviewRoutes } from './routes/reviews.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { usageRoutes } from './routes/usage.js';
 import { verifyRoutes } from './routes/verify.js';
+import { webhookRoutes } from './routes/webhooks.js';
 
 /** The REST API of CONTRACT.md; mount under `/api/v1`. */
 export const restApi =
@@ -39,6 +40,7 @@ export const restApi =
       auditRoutes,
       ltiApiRoutes,
       verifyRoutes,
+      webhookRoutes,
       usageRoutes,
     ]) {
       await app.register(routes(context));

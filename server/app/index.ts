@@ -18,6 +18,7 @@ import { createRedis } from '../redis/index.js';
 import { startLtiBackground } from '../lti/index.js';
 import { createLogger, secureDataDir, type Logger } from '../shared/index.js';
 import { UsageMeter } from '../usage/index.js';
+import { startWebhookDelivery, type WebhookDeliveryOptions } from '../webhooks/index.js';
 import { AnalysisStatus, engineFix } from './analysis-status.js';
 import type { ServiceContext } from './context.js';
 
@@ -91,6 +92,8 @@ export interface AppOptions {
   analysisThreads?: number;
   /** Called once each analysed frame has been decided on (benchmarks). */
   onDecision?: (decision: Decision) => void;
+  /** Webhook delivery knobs (tests: a short retry schedule and poll interval). */
+  webhooks?: WebhookDeliveryOptions;
 }
 
 export async function createApp(baseContext: ServiceContext, options: AppOptions = {}): Promise<VigilApp> {
@@ -151,6 +154,7 @@ export async function createApp(baseContext: ServiceContext, options: AppOptions
     events: context.events,
     logger: logger.child({ component: 'deadlines' }),
   });
+  const webhooks = startWebhookDelivery(context, options.webhooks);
   const lti = startLtiBackground(context);
   let closing: Promise<void> | undefined;
   let controlSocket: ControlSocket | undefined;
@@ -181,6 +185,7 @@ export async function createApp(baseContext: ServiceContext, options: AppOptions
         await controlSocket?.close();
         await retention?.stop();
         await deadlines.stop();
+        await webhooks.close();
         await lti.close();
         monitor?.close();
         await realtime?.close();

@@ -3,6 +3,7 @@ import { appendAudit } from '../audit/index.js';
 import { actorOf, type Principal, type TokenService } from '../auth/index.js';
 import { candidates, sessions, type Database, type SessionStatus } from '../db/index.js';
 import { AppError, notFound } from '../shared/index.js';
+import { recordWebhookEvent } from '../webhooks/index.js';
 import { loadCandidate } from './candidates.js';
 import type { ProctoringEvents } from './events.js';
 import { loadExam } from './exams.js';
@@ -16,6 +17,7 @@ import {
   type SessionAction,
 } from './session-state.js';
 import { sessionView, type SessionView } from './views.js';
+import { sessionEventType, sessionSnapshot } from './webhook-announcements.js';
 import { closeOpenViolationsOfSession, summariseViolations, violationsOfSession } from './violations.js';
 
 type SessionRow = typeof sessions.$inferSelect;
@@ -173,6 +175,15 @@ export async function transitionSession(
       details: { from: current.status, to, reason: ref.reason },
     });
     const closed = isFinal(to) ? await closeOpenViolationsOfSession(tx, { ...ref, endedAt: now }) : [];
+    const type = sessionEventType(current.status, to);
+    if (type) {
+      await recordWebhookEvent(tx, {
+        tenantId: ref.tenantId,
+        sessionId: current.id,
+        type,
+        object: () => sessionSnapshot(tx, updated!),
+      });
+    }
     return { session: updated!, closed };
   });
   const { session, closed } = result;
@@ -231,10 +242,17 @@ export async function applySessionAction(
         throw new AppError('invalid_transition', `the session is already ${locked?.status ?? 'gone'}`);
       }
       if (input.action === 'flag') {
-        await tx
+        const [flagged] = await tx
           .update(sessions)
           .set({ flagged: true, updatedAt: new Date() })
-          .where(eq(sessions.id, session.id));
+          .where(eq(sessions.id, session.id))
+          .returning();
+        await recordWebhookEvent(tx, {
+          tenantId: session.tenantId,
+          sessionId: session.id,
+          type: 'session.flagged',
+          object: () => sessionSnapshot(tx, flagged!),
+        });
       }
       await appendAudit(tx, {
         tenantId: session.tenantId,
@@ -271,10 +289,17 @@ export async function recordVerification(
       .for('update');
     if (!row) throw notFound('session');
     const verification = { ...(row.verification ?? {}), [step]: outcome };
-    await tx
+    const [updated] = await tx
       .update(sessions)
       .set({ verification, updatedAt: new Date() })
-      .where(eq(sessions.id, ref.sessionId));
+      .where(eq(sessions.id, ref.sessionId))
+      .returning();
+    await recordWebhookEvent(tx, {
+      tenantId: ref.tenantId,
+      sessionId: ref.sessionId,
+      type: 'verification.completed',
+      object: async () => ({ verification: { step, ...outcome }, ...(await sessionSnapshot(tx, updated!)) }),
+    });
     await appendAudit(tx, {
       tenantId: ref.tenantId,
       actor: ref.actor,

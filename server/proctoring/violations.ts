@@ -12,6 +12,7 @@ import {
   type ViolationType,
 } from '../db/index.js';
 import { notFound } from '../shared/index.js';
+import { recordWebhookEvent } from '../webhooks/index.js';
 import type { ProctoringEvents } from './events.js';
 import { assertSessionOpen } from './session-guard.js';
 import { violationView, type ViolationView } from './views.js';
@@ -156,7 +157,14 @@ export async function openViolation(
         confidence: row.confidence,
       },
     });
-    return violationView(row, evidenceRows);
+    const view = violationView(row, evidenceRows);
+    await recordWebhookEvent(tx, {
+      tenantId: input.tenantId,
+      sessionId: input.sessionId,
+      type: 'violation.opened',
+      object: () => Promise.resolve({ violation: view }),
+    });
+    return view;
   });
   events.emit('violation:opened', {
     tenantId: input.tenantId,
@@ -212,7 +220,16 @@ export async function closeViolation(
       });
     }
     const evidenceRows = await tx.select().from(evidence).where(eq(evidence.violationId, current.id));
-    return { view: violationView(current, evidenceRows), changed: !!row };
+    const view = violationView(current, evidenceRows);
+    if (row) {
+      await recordWebhookEvent(tx, {
+        tenantId: ref.tenantId,
+        sessionId: row.sessionId,
+        type: 'violation.closed',
+        object: () => Promise.resolve({ violation: view }),
+      });
+    }
+    return { view, changed: !!row };
   });
   if (result.changed) {
     events.emit('violation:closed', {
@@ -255,5 +272,14 @@ export async function closeOpenViolationsOfSession(
       details: { sessionId: row.sessionId, type: row.type, reason: 'session_ended' },
     });
   }
-  return withEvidence(tx, closed);
+  const views = await withEvidence(tx, closed);
+  for (const view of views) {
+    await recordWebhookEvent(tx, {
+      tenantId: ref.tenantId,
+      sessionId: ref.sessionId,
+      type: 'violation.closed',
+      object: () => Promise.resolve({ violation: view }),
+    });
+  }
+  return views;
 }

@@ -48,6 +48,7 @@ export interface TestAppOptions {
   analysis?: boolean;
   onDecision?: AppOptions['onDecision'];
   timings?: AppOptions['timings'];
+  webhooks?: AppOptions['webhooks'];
 }
 
 /** A random 20-port RTC range, so parallel test apps never share a media port. */
@@ -84,6 +85,7 @@ export async function startTestApp(
     media: options.media ?? false,
     analysis: options.analysis ?? false,
     timings: options.timings,
+    webhooks: options.webhooks,
     onDecision: options.onDecision,
   });
   const url = await app.listen(0, '127.0.0.1');

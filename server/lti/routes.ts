@@ -33,6 +33,9 @@ export const ltiRoutes =
     const { db, config, logger } = context;
     const keys = new ToolKeys(db, new KeySealer(config.jwt));
 
+    // Anonymous and each login stores a state: the same per-address budget as the API.
+    app.addHook('onRequest', async (request) => context.rateLimiter.consumeRequest(`ip:${request.ip}`));
+
     // Platforms post HTML forms here; the parser is scoped to these routes.
     app.addContentTypeParser(
       'application/x-www-form-urlencoded',

@@ -10,6 +10,7 @@ import { examRoutes } from './routes/exams.js';
 import { ltiApiRoutes } from './routes/lti.js';
 import { messageRoutes } from './routes/messages.js';
 import { proctorTokenRoutes } from './routes/proctor-tokens.js';
+import { profileRoutes } from './routes/profiles.js';
 import { reportRoutes } from './routes/reports.js';
 import { reviewRoutes } from './routes/reviews.js';
 import { sessionRoutes } from './routes/sessions.js';
@@ -36,6 +37,7 @@ export const restApi =
       reviewRoutes,
       evidenceRoutes,
       reportRoutes,
+      profileRoutes,
       proctorTokenRoutes,
       auditRoutes,
       ltiApiRoutes,

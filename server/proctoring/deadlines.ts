@@ -1,9 +1,10 @@
 /**
- * The exam's `durationMinutes` is a limit: a session still running (or paused) that long after
- * it started is completed by the service, as if the candidate had finished (reason `time_up`).
+ * The exam's `durationMinutes` (plus the candidate's extra time, if their accessibility profile
+ * grants some) is a limit: a session still running (or paused) that long after it started is
+ * completed by the service, as if the candidate had finished (reason `time_up`).
  */
 import { and, eq, inArray, sql } from 'drizzle-orm';
-import { exams, sessions, type Database } from '../db/index.js';
+import { candidateProfiles, exams, sessions, type Database } from '../db/index.js';
 import { AppError, runPeriodically, type Logger } from '../shared/index.js';
 import type { ProctoringEvents } from './events.js';
 import { transitionSession } from './sessions.js';
@@ -18,10 +19,12 @@ export async function completeOverdueSessions(
     .select({ id: sessions.id, tenantId: sessions.tenantId })
     .from(sessions)
     .innerJoin(exams, eq(exams.id, sessions.examId))
+    // A candidate's accessibility profile may grant extra time on top of the exam's duration.
+    .leftJoin(candidateProfiles, eq(candidateProfiles.candidateId, sessions.candidateId))
     .where(
       and(
         inArray(sessions.status, ['in_progress', 'paused']),
-        sql`${sessions.startedAt} + make_interval(mins => ${exams.durationMinutes}) <= ${now.toISOString()}::timestamptz`,
+        sql`${sessions.startedAt} + make_interval(mins => ${exams.durationMinutes} + coalesce(${candidateProfiles.extraTimeMinutes}, 0)) <= ${now.toISOString()}::timestamptz`,
       ),
     )
     .limit(500);

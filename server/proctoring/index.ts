@@ -37,3 +37,13 @@ export { messageText, defaultHelpText, maxMessageLength } from './message-text.j
 export type { MessageView, NoteView } from './message-types.js';
 export { addReview, listReviews, reviewsOfSession, decisionsOfSession, reviewQueue } from './reviews.js';
 export type { ReviewView, ReviewInput, ReviewQueueItem } from './reviews.js';
+export {
+  getProfile,
+  setProfile,
+  profileOf,
+  describeProfile,
+  exemptTypes,
+  accommodationsOf,
+  noAccommodation,
+} from './profiles.js';
+export type { AccessibilityProfile, ProfileView } from './profiles.js';

@@ -2,6 +2,7 @@ import type { Database, ViolationSource, ViolationType } from '../db/index.js';
 import { backoffMs, isUnavailable, type Logger } from '../shared/index.js';
 import type { ProctoringEvents } from './events.js';
 import type { Policy } from './policy.js';
+import { exemptionsOfSession } from './profiles.js';
 import { closeViolation, openViolation } from './violations.js';
 
 export interface SessionContext {
@@ -54,6 +55,9 @@ export const defaultTimings: Partial<Record<ViolationType, Timing>> = {
  */
 const explainedByLostPage: ReadonlySet<ViolationType> = new Set(['camera_off', 'mic_off']);
 
+/** A candidate's accommodations are read again this often, so a change applies mid-session. */
+const exemptionsTtlMs = 30_000;
+
 interface ConditionState {
   /** Each origin's latest report; the condition holds while any origin says it does. */
   origins: Map<string, boolean>;
@@ -78,6 +82,8 @@ export class ViolationRules {
   readonly #states = new Map<string, ConditionState>();
   /** Sessions whose page is gone (connection_lost holds), whatever the violation's countdown. */
   readonly #lostPages = new Set<string>();
+  /** Per session: the types its candidate's accessibility profile switches off (cached). */
+  readonly #exemptions = new Map<string, { at: number; types: Promise<Set<ViolationType>> }>();
   readonly #timingOverride: Partial<Record<ViolationType, Timing>>;
   #closed = false;
 
@@ -119,6 +125,7 @@ export class ViolationRules {
     const state = this.#state(session, type);
     if (!state) return Promise.resolve();
     this.#after(state, 0, async () => {
+      if (await this.#exempt(session, type)) return;
       const view = await this.#persist(session, type, observation);
       await closeViolation(this.#db, this.#events, {
         tenantId: session.tenantId,
@@ -145,6 +152,7 @@ export class ViolationRules {
       this.#states.delete(key);
     }
     this.#lostPages.delete(session.sessionId);
+    this.#exemptions.delete(session.sessionId);
     await Promise.all(work);
   }
 
@@ -154,6 +162,23 @@ export class ViolationRules {
     for (const state of this.#states.values()) if (state.timer) clearTimeout(state.timer);
     this.#states.clear();
     this.#lostPages.clear();
+    this.#exemptions.clear();
+  }
+
+  /**
+   * Whether the candidate's accessibility profile switches `type` off (e.g. gazeExempt:
+   * looking_away). Decided when a violation would open, so the condition's timing is unchanged.
+   */
+  async #exempt(session: SessionRef, type: ViolationType): Promise<boolean> {
+    const now = Date.now();
+    let cached = this.#exemptions.get(session.sessionId);
+    if (!cached || now - cached.at > exemptionsTtlMs) {
+      cached = { at: now, types: exemptionsOfSession(this.#db, session.sessionId) };
+      this.#exemptions.set(session.sessionId, cached);
+      // A failed read is not kept: the next violation asks again.
+      cached.types.catch(() => this.#exemptions.delete(session.sessionId));
+    }
+    return (await cached.types).has(type);
   }
 
   /**
@@ -253,6 +278,7 @@ export class ViolationRules {
 
   async #open(session: SessionContext, type: ViolationType, state: ConditionState): Promise<void> {
     if (!this.#counts(session, type, state) || state.violationId) return;
+    if (await this.#exempt(session, type)) return;
     const view = await this.#persist(session, type, state.observation);
     state.violationId = view.id;
     // The condition may have cleared (or been explained) while we were writing: decide again.

@@ -74,6 +74,8 @@ function facts(doc: Doc, report: SessionReport): void {
     ],
     ['Liveness check', verification.liveness?.status ?? 'not checked'],
   ];
+  const accommodations = report.accommodations.description;
+  rows.push(['Accommodations', accommodations.length > 0 ? accommodations.join('; ') : 'none']);
   for (const [term, value] of rows) {
     doc.font('Helvetica-Bold').text(`${term}: `, { continued: true }).font('Helvetica').text(value);
   }

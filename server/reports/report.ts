@@ -3,13 +3,17 @@ import type { AuditEntry } from '../audit/index.js';
 import type { Principal } from '../auth/index.js';
 import { auditLog, type Database } from '../db/index.js';
 import {
+  accommodationsOf,
   decisionsOfSession,
+  describeProfile,
   getCandidate,
   getExam,
   getSession,
   listViolations,
+  profileOf,
   reviewsOfSession,
   severityWeight,
+  type AccessibilityProfile,
   type CandidateView,
   type ExamView,
   type ReviewView,
@@ -34,6 +38,8 @@ export interface SessionReport {
   exam: Pick<ExamView, 'id' | 'title' | 'durationMinutes'>;
   candidate: CandidateView;
   verification: unknown;
+  /** The candidate's accessibility profile and the checks it switched off, in words. */
+  accommodations: AccessibilityProfile & { description: string[] };
   timeline: TimelineEntry[];
   scoreCurve: ScorePoint[];
   /** How the score is made: each violation's points and a sentence. */
@@ -55,12 +61,13 @@ export async function buildReport(
   sessionId: string,
 ): Promise<SessionReport> {
   const session = await getSession(db, principal, sessionId);
-  const [exam, candidate, violations, reviews, decisions] = await Promise.all([
+  const [exam, candidate, violations, reviews, decisions, profile] = await Promise.all([
     getExam(db, principal, session.examId),
     getCandidate(db, principal, session.candidateId),
     listViolations(db, principal, session.id),
     reviewsOfSession(db, principal.tenantId, session.id),
     decisionsOfSession(db, principal.tenantId, session.id),
+    profileOf(db, principal.tenantId, session.candidateId),
   ]);
   const auditEntries = await auditOfSession(
     db,
@@ -76,6 +83,7 @@ export async function buildReport(
     exam: { id: exam.id, title: exam.title, durationMinutes: exam.durationMinutes },
     candidate,
     verification: session.verification,
+    accommodations: { ...accommodationsOf(profile), description: describeProfile(profile) },
     timeline: timelineOf(violations, reviews, auditEntries),
     scoreCurve: scoreCurve(session.startedAt, violations, explained),
     explanation: { score: session.suspicionScore, contributions: explained },

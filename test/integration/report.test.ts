@@ -2,7 +2,18 @@ import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { entryHash } from '../../server/audit/chain.js';
 import { storeEvidence } from '../../server/evidence/index.js';
-import { closeViolation, openViolation } from '../../server/proctoring/index.js';
+import {
+  ProctoringEvents,
+  ViolationRules,
+  closeViolation,
+  completeOverdueSessions,
+  defaultPolicy,
+  openViolation,
+  transitionSession,
+} from '../../server/proctoring/index.js';
+import { sessions } from '../../server/db/index.js';
+import { eq } from 'drizzle-orm';
+import { createLogger } from '../../server/shared/index.js';
 import { backends } from '../support/backends.js';
 import { seedSession, startTestApp, type TestApp } from '../support/app.js';
 import { testdata } from '../support/testdata.js';
@@ -168,5 +179,127 @@ describe.each(backends())('session report on $name', (backend) => {
       token: seeded.candidateToken,
     });
     expect(candidate.status).toBe(403);
+  });
+
+  describe('accessibility profiles', () => {
+    const put = (candidateId: string, body: unknown, key = tenant.apiKey) =>
+      test.request<any>('PUT', `/api/v1/candidates/${candidateId}/profile`, { key, body });
+
+    it('stores a profile, changes only the fields given, audits it, and records it in the report', async () => {
+      const seeded = await seedSession(test, tenant.apiKey);
+      const empty = await test.request<any>('GET', `/api/v1/candidates/${seeded.candidateId}/profile`, {
+        key: tenant.apiKey,
+      });
+      expect(empty.body).toMatchObject({ gazeExempt: false, extraTimeMinutes: 0, updatedAt: null });
+      expect((await put(seeded.candidateId, { gazeExempt: true, extraTimeMinutes: 30 })).status).toBe(200);
+      const changed = await put(seeded.candidateId, { speechAllowed: true });
+      expect(changed.body).toMatchObject({
+        candidateId: seeded.candidateId,
+        gazeExempt: true,
+        speechAllowed: true,
+        noFullscreen: false,
+        extraTimeMinutes: 30,
+      });
+      const report = await test.request<any>('GET', `/api/v1/sessions/${seeded.id}/report`, {
+        key: tenant.apiKey,
+      });
+      expect(report.body.accommodations).toMatchObject({
+        gazeExempt: true,
+        speechAllowed: true,
+        extraTimeMinutes: 30,
+      });
+      expect(report.body.accommodations.description).toEqual([
+        'No looking-away checks (gaze exempt)',
+        'Speech allowed (no talking or noise checks)',
+        '30 minutes of extra time',
+      ]);
+      const audit = await test.request<any[]>('GET', '/api/v1/audit?limit=1000', { key: tenant.apiKey });
+      expect(
+        audit.body.filter((e) => e.action === 'candidate.profile' && e.target === seeded.candidateId),
+      ).toHaveLength(2);
+    });
+
+    it('refuses bad fields, proctors writing, and other tenants', async () => {
+      const seeded = await seedSession(test, tenant.apiKey);
+      for (const body of [
+        { gazeExempt: 'yes' },
+        { extraTimeMinutes: -5 },
+        { extraTimeMinutes: 1.5 },
+        { typo: true },
+      ]) {
+        const response = await put(seeded.candidateId, body);
+        expect(response.status, JSON.stringify(body)).toBe(400);
+        expect(response.body.error.code).toBe('invalid_input');
+      }
+      expect((await put(seeded.candidateId, { gazeExempt: true }, other.apiKey)).status).toBe(404);
+      const minted = await test.request<any>('POST', '/api/v1/proctor-tokens', {
+        key: tenant.apiKey,
+        body: { name: 'Reader' },
+      });
+      const asProctor = await test.request<any>('PUT', `/api/v1/candidates/${seeded.candidateId}/profile`, {
+        token: minted.body.token,
+        body: { gazeExempt: true },
+      });
+      expect(asProctor.status).toBe(403);
+      // The proctor sees it, though.
+      const read = await test.request<any>('GET', `/api/v1/candidates/${seeded.candidateId}/profile`, {
+        token: minted.body.token,
+      });
+      expect(read.status).toBe(200);
+    });
+
+    it('switches the rules off for that candidate only (gazeExempt: no looking_away) and adds the extra time', async () => {
+      const rules = new ViolationRules({
+        db: test.app.context.db,
+        events: new ProctoringEvents(),
+        logger: createLogger('silent'),
+        timings: { looking_away: { openAfterMs: 0, closeAfterMs: 0 } },
+      });
+      try {
+        const exempt = await seedSession(test, tenant.apiKey);
+        const plain = await seedSession(test, tenant.apiKey);
+        await put(exempt.candidateId, { gazeExempt: true, extraTimeMinutes: 30 });
+        for (const seeded of [exempt, plain]) {
+          const session = {
+            tenantId: tenant.tenantId,
+            examId: seeded.examId,
+            sessionId: seeded.id,
+            policy: defaultPolicy(),
+          };
+          rules.report(session, 'looking_away', true, { origin: 'analysis' });
+          rules.report(session, 'talking', true);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        const types = async (id: string) =>
+          (
+            await test.request<any[]>('GET', `/api/v1/sessions/${id}/violations`, { key: tenant.apiKey })
+          ).body.map((v) => v.type);
+        expect(await types(exempt.id)).toEqual([]);
+        expect(await types(plain.id)).toEqual(['looking_away']);
+
+        // Both started 61 minutes ago in a 60-minute exam: only the one without extra time is over.
+        const { db, events } = test.app.context;
+        for (const seeded of [exempt, plain]) {
+          await transitionSession(
+            db,
+            events,
+            { tenantId: tenant.tenantId, sessionId: seeded.id, actor: 'test', reason: 'candidate_joined' },
+            'in_progress',
+          );
+          await db
+            .update(sessions)
+            .set({ startedAt: new Date(Date.now() - 61 * 60_000) })
+            .where(eq(sessions.id, seeded.id));
+        }
+        // The same sweep every running service does every 15 s (it only ends overdue sessions).
+        await completeOverdueSessions(db, events);
+        const status = async (id: string) =>
+          (await test.request<any>('GET', `/api/v1/sessions/${id}`, { key: tenant.apiKey })).body.status;
+        expect(await status(plain.id)).toBe('completed');
+        expect(await status(exempt.id)).toBe('in_progress');
+      } finally {
+        rules.close();
+      }
+    });
   });
 });

@@ -159,6 +159,14 @@ describe.each(backends())('LTI 1.3 Proctoring Services on $name', (backend) => {
       key: tenant.apiKey,
     });
     expect(deleted.status).toBe(204);
+    const doc = await test.request<any>('GET', '/api/v1/openapi.json');
+    expect(Object.keys(doc.body.paths)).toEqual(
+      expect.arrayContaining([
+        '/api/v1/lti/platforms',
+        '/api/v1/lti/platforms/{id}',
+        '/api/v1/lti/start-assessment',
+      ]),
+    );
     const again = await test.request<any>('DELETE', `/api/v1/lti/platforms/${created.body.id}`, {
       key: tenant.apiKey,
     });

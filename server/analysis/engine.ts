@@ -80,7 +80,7 @@ interface Lane {
   kind: Kind;
   busy: boolean;
   pending: FrameWork | AudioWork | null;
-  /** Audio lanes stay on one worker, which holds the stream's VAD state. */
+  /** A stream stays on one worker, which holds its VAD state and its face tracker. */
   slot: number | null;
   frames: number;
   /** Audio was dropped since the last chunk sent: the VAD must not splice across the gap. */
@@ -132,7 +132,8 @@ interface Slot {
   worker: AnalysisWorker | null;
   busy: boolean;
   failures: number;
-  audioLanes: number;
+  /** Streams that stay on this worker (their VAD state or face tracker lives there). */
+  lanes: number;
 }
 
 /**
@@ -190,7 +191,7 @@ export class AnalysisEngine extends EventEmitter<{ closed: [] }> {
       image: options.image ?? {},
     };
     this.backend = workers[0]?.info.backend ?? 'wasm';
-    this.#slots = workers.map((worker) => ({ worker, busy: false, failures: 0, audioLanes: 0 }));
+    this.#slots = workers.map((worker) => ({ worker, busy: false, failures: 0, lanes: 0 }));
     this.#objectBudget = new ObjectBudget({ share: options.objectShare ?? 0.2, threads: this.#slots.length });
     this.#slots.forEach((slot, index) => {
       if (slot.worker) this.#watch(slot.worker, index);
@@ -432,16 +433,14 @@ export class AnalysisEngine extends EventEmitter<{ closed: [] }> {
         released: false,
         cascade: freshCascade(),
       };
-      if (kind === 'audio') {
-        // Spread streams' VAD state over the workers.
-        let best = 0;
-        this.#slots.forEach((slot, index) => {
-          if (slot.audioLanes < (this.#slots[best]?.audioLanes ?? Infinity)) best = index;
-        });
-        lane.slot = best;
-        const slot = this.#slots[best];
-        if (slot) slot.audioLanes += 1;
-      }
+      // Spread the streams' VAD state and face trackers over the workers.
+      let best = 0;
+      this.#slots.forEach((slot, index) => {
+        if (slot.lanes < (this.#slots[best]?.lanes ?? Infinity)) best = index;
+      });
+      lane.slot = best;
+      const slot = this.#slots[best];
+      if (slot) slot.lanes += 1;
       this.#lanes.set(key, lane);
     }
     return lane;
@@ -494,14 +493,14 @@ export class AnalysisEngine extends EventEmitter<{ closed: [] }> {
   #removeLane(lane: Lane): void {
     // A released stream may already have a new lane under the same key: leave that one alone.
     if (this.#lanes.get(lane.key) === lane) this.#lanes.delete(lane.key);
-    if (lane.kind !== 'audio' || lane.slot === null) return;
+    if (lane.slot === null) return;
     const slot = this.#slots[lane.slot];
     if (!slot) return;
-    slot.audioLanes = Math.max(0, slot.audioLanes - 1);
+    slot.lanes = Math.max(0, slot.lanes - 1);
     const worker = slot.worker;
     if (worker?.alive) {
       worker.request('forget', { streamId: lane.streamId }).catch((error: unknown) => {
-        this.#logger.debug({ err: error, streamId: lane.streamId }, 'forgetting VAD state failed');
+        this.#logger.debug({ err: error, streamId: lane.streamId }, 'forgetting a stream failed');
       });
     }
   }
@@ -540,13 +539,13 @@ export class AnalysisEngine extends EventEmitter<{ closed: [] }> {
         return;
       }
       const laneIndex = this.#ready.findIndex(
-        (lane) => lane.kind === 'frame' || lane.slot === index || !this.#slots[lane.slot ?? -1]?.worker,
+        (lane) => lane.slot === index || !this.#slots[lane.slot ?? -1]?.worker,
       );
       if (laneIndex < 0) return;
       const [lane] = this.#ready.splice(laneIndex, 1);
       const work = lane?.pending;
       if (!lane || !work) return;
-      if (lane.kind === 'audio') lane.slot = index;
+      lane.slot = index;
       lane.pending = null;
       lane.busy = true;
       slot.busy = true;
@@ -585,7 +584,7 @@ export class AnalysisEngine extends EventEmitter<{ closed: [] }> {
     }
     if (work.options.cascade) {
       this.#remember(lane, work.options.cascade, work.frame.at, reply);
-      if (reply.stages.objects) this.#objectBudget.charge(reply.objectsMs);
+      if (reply.stages.objects) this.#objectBudget.charge(reply.objectsMs, work.frame.at);
     }
     const totalMs = performance.now() - work.submittedAt;
     this.#stats.framesAnalysed += 1;
@@ -622,6 +621,8 @@ export class AnalysisEngine extends EventEmitter<{ closed: [] }> {
     lane: Lane,
     work: FrameWork,
   ): {
+    streamId: string;
+    detectorEvery: number;
     objects: boolean | 'onChange';
     identity: boolean | 'onTrackChange';
     antispoof: boolean;
@@ -634,6 +635,8 @@ export class AnalysisEngine extends EventEmitter<{ closed: [] }> {
     const cascade = options.cascade;
     if (!cascade) {
       return {
+        streamId: lane.streamId,
+        detectorEvery: 1,
         objects: options.objects ?? lane.frames % this.#options.objectInterval === 0,
         identity: options.identity ?? true,
         antispoof: true,
@@ -650,7 +653,9 @@ export class AnalysisEngine extends EventEmitter<{ closed: [] }> {
     const identityDue =
       options.forceIdentity === true || state.burst > 0 || at - state.identityAt >= cascade.identityEveryMs;
     return {
-      objects: options.objects === false ? false : this.#objectsPlan(lane),
+      streamId: lane.streamId,
+      detectorEvery: cascade.detectorEveryFrames,
+      objects: options.objects === false ? false : this.#objectsPlan(lane, at),
       identity: options.identity === false ? false : identityDue || 'onTrackChange',
       antispoof:
         options.forceAntispoof === true ||
@@ -667,9 +672,10 @@ export class AnalysisEngine extends EventEmitter<{ closed: [] }> {
    * The object model within its budget: a stream whose cadence is due runs it when the budget
    * allows and no other stream has waited longer; a scene change only when there is spare.
    */
-  #objectsPlan(lane: Lane): boolean | 'onChange' {
-    if (lane.cascade.objectsWanted && this.#objectBudget.canRun && this.#waitedLongest(lane)) return true;
-    return this.#objectBudget.hasSpare ? 'onChange' : false;
+  #objectsPlan(lane: Lane, at: number): boolean | 'onChange' {
+    const budget = this.#objectBudget;
+    if (lane.cascade.objectsWanted && budget.canRun(at) && this.#waitedLongest(lane)) return true;
+    return budget.hasSpare(at) ? 'onChange' : false;
   }
 
   #waitedLongest(lane: Lane): boolean {

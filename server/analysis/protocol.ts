@@ -26,6 +26,10 @@ export type WorkerRequest =
   | {
       id: number;
       type: 'frame';
+      /** Keys the stream's face tracker. */
+      streamId: string;
+      /** The face detector on every n-th frame, tracking in between (1: every frame). */
+      detectorEvery: number;
       image: RgbImage;
       /** `onChange`: only when the picture changed at least `sceneChange` from `thumbnail`. */
       objects: boolean | 'onChange';

@@ -7,7 +7,8 @@ import path from 'node:path';
 import type * as TfCore from '@tensorflow/tfjs-core';
 import type * as FaceApi from '@vladmandic/face-api';
 import type { Config as HumanConfig, Human } from '@vladmandic/human';
-import { packageDir, readManifest, verifyModels } from './manifest.js';
+import { FaceTrackers } from './face-trackers.js';
+import { packageDir, readManifest, verifyModels, type VerifiedFiles } from './manifest.js';
 import { modelUrl, serveModels } from './model-fetch.js';
 import type { WorkerSettings } from './protocol.js';
 import { analysisBackends, type AnalysisBackend } from './types.js';
@@ -26,6 +27,8 @@ export interface Runtime {
   human: Human;
   faceapi: FaceApiModule;
   vad: SileroVad;
+  /** Per-stream Humans that track faces between detector runs (face-trackers.ts). */
+  trackers: FaceTrackers;
   settings: WorkerSettings;
   versions: Record<string, string>;
   /** Backends tried before the one that loaded, with why they failed. */
@@ -34,6 +37,8 @@ export interface Runtime {
 
 /** Human models Vigil enables (the manifest ids are `human/<name>`). */
 const humanModels = ['blazeface', 'facemesh', 'iris', 'antispoof', 'liveness', 'centernet'];
+/** What a stream's face tracker loads: the detector, the mesh and the iris model. */
+const trackerModels = ['blazeface', 'facemesh', 'iris'];
 
 /** A nested partial: Human merges what it is given into its defaults. */
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
@@ -88,6 +93,28 @@ export function humanConfig(
       skipFrames: 0,
       skipTime: 0,
     },
+  };
+}
+
+/**
+ * A tracker's Human: faces only (detector, mesh, iris). `cacheSensitivity` so large that Human
+ * always allows reusing its boxes: whether the detector runs is decided by `skipFrames` and
+ * `skipTime`, which the caller sets per frame, and by the boxes being lost.
+ */
+export function trackerConfig(
+  settings: WorkerSettings,
+  backend: 'wasm' | 'tensorflow',
+): DeepPartial<HumanConfig> {
+  const base = humanConfig(settings, backend);
+  return {
+    ...base,
+    cacheSensitivity: Number.MAX_SAFE_INTEGER,
+    face: {
+      ...base.face,
+      antispoof: { enabled: false },
+      liveness: { enabled: false },
+    },
+    object: { enabled: false },
   };
 }
 
@@ -167,12 +194,32 @@ export async function loadRuntime(settings: WorkerSettings): Promise<Runtime> {
     if (!vadModel) throw new Error('the VAD model is missing from models/manifest.json');
     const vad = await SileroVad.create(vadModel);
 
+    const trackerFiles: VerifiedFiles = new Map(
+      [...files].filter(([key]) => trackerModels.some((name) => key.includes(`/models/${name}.`))),
+    );
+    const humanFile = path.join(packageDir('@vladmandic/human'), 'dist', 'human.node-wasm.js');
+    const trackers = new FaceTrackers(async () => {
+      // A fresh copy of Human's module: its face boxes live in module state (face-trackers.ts).
+      // Its tfjs-core and backend are the ones already loaded (required, so cached).
+      delete require.cache[humanFile];
+      const fresh = require(humanFile) as { Human: new (config?: Partial<HumanConfig>) => Human };
+      const tracker = new fresh.Human(trackerConfig(settings, loaded.humanBackend));
+      const restore = serveModels(trackerFiles);
+      try {
+        await tracker.load();
+      } finally {
+        restore();
+      }
+      return tracker;
+    });
+
     const runtime: Runtime = {
       backend: loaded.backend,
       tf,
       human,
       faceapi,
       vad,
+      trackers,
       settings,
       tried: loaded.tried,
       versions: {

@@ -139,11 +139,17 @@ export interface FrameOptions {
 }
 
 /**
- * Per-stream cadences of the expensive models. The face detector (with mesh and iris on each
- * face it finds) and a cheap change measure run on every frame; the rest run on these cadences
- * of the stream's own clock (`RgbFrame.at`), and at once when the picture says they should.
+ * Per-stream cadences of the expensive models. Mesh and iris on each face and a cheap change
+ * measure run on every frame, the face detector every few frames; the rest run on these
+ * cadences of the stream's own clock (`RgbFrame.at`), and at once when the picture says they
+ * should.
  */
 export interface CascadePolicy {
+  /**
+   * The face detector on every n-th frame; in between, the mesh follows the faces from the last
+   * frame's boxes (1: the detector on every frame). A new face is found within n frames.
+   */
+  detectorEveryFrames: number;
   /** Identity embedding at least this often while a face is visible... */
   identityEveryMs: number;
   /** ...and on this many frames in a row when the face track changes (new face, jump, second face, return). */
@@ -157,6 +163,7 @@ export interface CascadePolicy {
 }
 
 export const defaultCascade: CascadePolicy = {
+  detectorEveryFrames: 3,
   identityEveryMs: 5000,
   identityBurstFrames: 3,
   antispoofEveryMs: 10_000,
@@ -173,6 +180,8 @@ export interface FrameStages {
   change: number | null;
   /** The face track changed on this frame (drives identity and anti-spoofing at once). */
   trackChanged: boolean;
+  /** The faces came from the stream's tracker, which runs the detector only every few frames. */
+  tracked: boolean;
 }
 
 /** Quality figures of a reference photo: numbers only, stored as `candidates.referenceQuality`. */

@@ -3,7 +3,7 @@
  * objects) and face-api's recognition net (identity), plus the capture-quality figures.
  */
 import type { Tensor3D, Tensor4D } from '@tensorflow/tfjs-core';
-import type { FaceResult } from '@vladmandic/human';
+import type { FaceResult, Result } from '@vladmandic/human';
 import { alignedCrop, eyeGaze, eyeOpenness, eyeWidth, type Point } from './face-geometry.js';
 import type { FaceTrack, FrameReply, ReferenceReply } from './protocol.js';
 import { lumaStats, pixelDigest, regionBrightness, regionSharpness } from './quality.js';
@@ -175,7 +175,41 @@ export function trackChanged(previous: FaceTrack | null, next: FaceTrack): boole
   return jump > 0.5 * Math.max(pw, ph) || ratio > 1.5 || ratio < 1 / 1.5;
 }
 
+/** Faces with the shared Human: the detector, then mesh and iris on each face (anti-spoofing if asked). */
+function detectFaces(runtime: Runtime, input: Tensor4D, antispoof: boolean): Promise<Result> {
+  // Human merges the config given to detect() into its own for good: every switch spelled out.
+  return runtime.human.detect(input, {
+    object: { enabled: false },
+    face: { enabled: true, antispoof: { enabled: antispoof }, liveness: { enabled: antispoof } },
+  });
+}
+
+/**
+ * Faces with the stream's own tracker: the detector on every `detectorEvery`-th frame (and at
+ * least that many seconds apart at 1 fps), the mesh on the boxes of the last frame in between.
+ * A face the mesh loses may have moved faster than its box, so fewer faces than the stream had
+ * means a second look with the detector.
+ */
+async function trackFaces(
+  runtime: Runtime,
+  input: Tensor4D,
+  streamId: string,
+  options: FrameWorkOptions,
+): Promise<Result> {
+  const tracker = await runtime.trackers.get(streamId);
+  const every = options.detectorEvery ?? 1;
+  const result = await tracker.detect(input, {
+    face: { detector: { skipFrames: every - 1, skipTime: every * 1000 } },
+  });
+  if (result.face.length >= (options.track?.faces ?? 0)) return result;
+  return tracker.detect(input, { face: { detector: { skipFrames: 0, skipTime: 0 } } });
+}
+
 export interface FrameWorkOptions {
+  /** The stream the frame is of: its face tracker keeps boxes from frame to frame. */
+  streamId?: string;
+  /** Run the face detector on every n-th frame and track the faces in between (1: every frame). */
+  detectorEvery?: number;
   objects: boolean | 'onChange';
   identity: boolean | 'onTrackChange';
   antispoof: boolean;
@@ -204,14 +238,17 @@ export async function analyseFrame(
   const prepareMs = performance.now() - started;
   try {
     started = performance.now();
-    // Human merges the config given to detect() into its own for good, so every switch is
-    // always spelled out.
-    const result = await human.detect(input, {
-      object: { enabled: objects },
-      face: { antispoof: { enabled: options.antispoof }, liveness: { enabled: options.antispoof } },
-    });
+    const tracked = options.streamId !== undefined && (options.detectorEvery ?? 1) > 1 && !options.antispoof;
+    const result = tracked
+      ? await trackFaces(runtime, input, options.streamId ?? '', options)
+      : await detectFaces(runtime, input, options.antispoof);
     const detectMs = performance.now() - started;
-    const objectsMs = objects ? (result.performance.object ?? 0) : 0;
+    started = performance.now();
+    // Human merges the config given to detect() into its own for good: every switch spelled out.
+    const objectResult = objects
+      ? await human.detect(input, { face: { enabled: false }, object: { enabled: true } })
+      : null;
+    const objectsMs = objects ? performance.now() - started : 0;
     const found = result.face
       .filter((face) => face.score >= runtime.settings.minFaceScore)
       .sort((a, b) => area(b.box) - area(a.box));
@@ -232,8 +269,8 @@ export async function analyseFrame(
     const quality = measureQuality(image, faces[0]);
     const qualityMs = performance.now() - started;
 
-    const detected: DetectedObject[] | null = objects
-      ? result.object.map((object) => ({
+    const detected: DetectedObject[] | null = objectResult
+      ? objectResult.object.map((object) => ({
           label: object.label,
           score: round(object.score),
           box: object.box.map((value) => Math.round(value)) as Box,
@@ -249,11 +286,12 @@ export async function analyseFrame(
         antispoof: options.antispoof && faces.length > 0,
         change: change === null ? null : round(change, 4),
         trackChanged: changedTrack,
+        tracked,
       },
       thumbnail: small,
       track,
       prepareMs,
-      detectMs: detectMs - objectsMs,
+      detectMs,
       objectsMs,
       embedMs,
       qualityMs,
@@ -269,15 +307,12 @@ export async function analyseFrame(
  * test pairs), with Human alongside for pose, anti-spoofing and quality.
  */
 export async function analyseReference(runtime: Runtime, image: RgbImage): Promise<ReferenceReply> {
-  const { tf, human, faceapi } = runtime;
+  const { tf, faceapi } = runtime;
   const pixels = imageTensor(runtime, image);
   const input = tf.expandDims<Tensor4D>(pixels, 0);
   try {
     let started = performance.now();
-    const result = await human.detect(input, {
-      object: { enabled: false },
-      face: { antispoof: { enabled: true }, liveness: { enabled: true } },
-    });
+    const result = await detectFaces(runtime, input, true);
     const found = result.face
       .filter((face) => face.score >= runtime.settings.minFaceScore)
       .sort((a, b) => area(b.box) - area(a.box));

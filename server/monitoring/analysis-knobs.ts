@@ -10,6 +10,7 @@ export function analysisPolicy(policy: MonitoredSession['policy']): Policy['anal
 /** The knobs as the engine's cascade takes them (milliseconds). */
 export function cascadeOf(knobs: Policy['analysis']): CascadePolicy {
   return {
+    detectorEveryFrames: knobs.detectorEveryFrames,
     identityEveryMs: knobs.identityEverySeconds * 1000,
     identityBurstFrames: knobs.identityBurstFrames,
     antispoofEveryMs: knobs.antispoofEverySeconds * 1000,

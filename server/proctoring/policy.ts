@@ -45,13 +45,16 @@ export const policySchema = z.strictObject({
     })
     .prefault({}),
   /**
-   * How the server spends its models on this exam's streams. With `cascade` the face detector
-   * runs on every sampled frame and the costlier models on these cadences (and at once when the
-   * picture calls for them); without it every model runs on every frame.
+   * How the server spends its models on this exam's streams. With `cascade` the face mesh runs
+   * on every sampled frame, the face detector every few, and the costlier models on these
+   * cadences (and at once when the picture calls for them); without it every model runs on
+   * every frame.
    */
   analysis: z
     .strictObject({
       cascade: z.boolean().default(true),
+      /** The face detector on every n-th frame, the faces tracked by the mesh in between (1: every frame). */
+      detectorEveryFrames: z.number().int().min(1).max(10).default(3),
       /** Identity embedding at least this often while a face is visible (and at once on a new face). */
       identityEverySeconds: z.number().min(0.5).max(300).default(5),
       /** Frames embedded in a row after the face track changes (the identity verdict needs 3). */

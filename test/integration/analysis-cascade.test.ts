@@ -33,6 +33,27 @@ function analysed(result: FrameResult): FrameAnalysis {
   return result;
 }
 
+function iou(a: readonly number[], b: readonly number[]): number {
+  const [ax = 0, ay = 0, aw = 0, ah = 0] = a;
+  const [bx = 0, by = 0, bw = 0, bh = 0] = b;
+  const w = Math.max(0, Math.min(ax + aw, bx + bw) - Math.max(ax, bx));
+  const h = Math.max(0, Math.min(ay + ah, by + bh) - Math.max(ay, by));
+  return (w * h) / (aw * ah + bw * bh - w * h);
+}
+
+/** The frame with `box` (grown by a third each side) painted black: that person is not there. */
+function blackOut(frame: RgbFrame, box: readonly number[]): RgbFrame {
+  const [x = 0, y = 0, w = 0, h = 0] = box;
+  const data = new Uint8Array(frame.data);
+  const x0 = Math.max(0, Math.floor(x - w / 3));
+  const x1 = Math.min(frame.width, Math.ceil(x + w + w / 3));
+  const y0 = Math.max(0, Math.floor(y - h / 3));
+  const y1 = Math.min(frame.height, Math.ceil(y + h + h / 3));
+  for (let row = y0; row < y1; row++)
+    data.fill(0, (row * frame.width + x0) * 3, (row * frame.width + x1) * 3);
+  return { ...frame, data };
+}
+
 /** Frames of a clip at 1 fps of its own 25 fps, stamped one second apart from `startAt`. */
 async function seconds(clip: string, indices: number[], startAt = 0): Promise<RgbFrame[]> {
   const wanted = new Set(indices);
@@ -151,6 +172,54 @@ describe('cascade', () => {
     expect(again.stages).toMatchObject({ trackChanged: true, identity: true, antispoof: true });
     const next = await run({ ...back!, at: 5000 });
     expect(next.stages).toMatchObject({ trackChanged: false, antispoof: false });
+  });
+
+  it('tracks faces between detector runs: the same faces and pose as the detector on every frame', async () => {
+    const clip = await seconds('foreman_cif_299f.mp4', [0, 25, 50, 75, 100, 125, 150], 400_000);
+    const tracked: FrameAnalysis[] = [];
+    for (const frame of clip) {
+      tracked.push(analysed(await engine.analyseFrame('tracked', frame, { cascade })));
+    }
+    // The first frames go through the shared detector (anti-spoofing is due), the rest are tracked.
+    expect(tracked.slice(3).every((r) => r.stages.tracked)).toBe(true);
+    for (const [index, frame] of clip.entries()) {
+      const naive = analysed(await engine.analyseFrame('tracked-naive', frame));
+      const mine = tracked[index]!;
+      expect(mine.faces).toHaveLength(naive.faces.length);
+      const [a, b] = [mine.faces[0]!, naive.faces[0]!];
+      expect(iou(a.box, b.box)).toBeGreaterThan(0.5);
+      expect(Math.abs(a.yaw - b.yaw)).toBeLessThan(15);
+    }
+  });
+
+  it('finds a face that walks in within the detector cadence, and a lost face at once', async () => {
+    // The two-person call with the second person blacked out, then as it is.
+    const [pair] = await seconds('cisco_vt_2people_320x192_9f.mp4', [0], 500_000);
+    const boxes = analysed(await engine.analyseFrame('walk-in-naive', pair!)).faces.map((f) => f.box);
+    expect(boxes.length).toBeGreaterThanOrEqual(2);
+    const alone = blackOut(pair!, boxes[1]!);
+    const frames = [alone, alone, alone, alone, pair!, pair!, pair!].map((frame, i) => ({
+      ...frame,
+      at: 500_000 + i * 1000,
+    }));
+    const counts: number[] = [];
+    const viaTracker: boolean[] = [];
+    for (const frame of frames) {
+      const result = analysed(await engine.analyseFrame('walk-in', frame, { cascade }));
+      counts.push(result.faces.length);
+      viaTracker.push(result.stages.tracked);
+    }
+    expect(counts.slice(0, 4)).toEqual([1, 1, 1, 1]);
+    expect(viaTracker[3]).toBe(true);
+    // The second person is in from frame 4: found by frame 4 + (detectorEveryFrames - 1).
+    const found = counts.findIndex((count, i) => i >= 4 && count >= 2);
+    expect(found).toBeGreaterThanOrEqual(4);
+    expect(found).toBeLessThanOrEqual(4 + cascade.detectorEveryFrames - 1);
+    // Gone again: the mesh loses the face and the detector confirms one face on that very frame.
+    const back = analysed(await engine.analyseFrame('walk-in', { ...alone, at: 508_000 }, { cascade }));
+    const again = analysed(await engine.analyseFrame('walk-in', { ...alone, at: 509_000 }, { cascade }));
+    expect([back.faces.length, again.faces.length]).toContain(1);
+    expect(again.faces).toHaveLength(1);
   });
 
   it('runs the object model when the scene changes, not only on its cadence', async () => {

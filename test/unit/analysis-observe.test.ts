@@ -72,7 +72,14 @@ function frame(
       ...overrides,
     },
     timings: { queueMs: 0, prepareMs: 0, detectMs: 0, objectsMs: 0, embedMs: 0, qualityMs: 0, totalMs: 0 },
-    stages: { objects: objects !== null, identity: true, antispoof: true, change: null, trackChanged: false },
+    stages: {
+      objects: objects !== null,
+      identity: true,
+      antispoof: true,
+      change: null,
+      trackChanged: false,
+      tracked: false,
+    },
     backend: 'wasm',
   };
 }

@@ -216,7 +216,8 @@ async function startEngine(
   try {
     return await AnalysisEngine.create({
       backend: context.config.analysis.backend,
-      threads: options.analysisThreads,
+      threads: options.analysisThreads ?? context.config.analysis.threads,
+      objectShare: context.config.analysis.objectShare,
       logger: context.logger.child({ component: 'analysis' }),
     });
   } catch (error) {

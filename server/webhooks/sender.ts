@@ -37,12 +37,30 @@ export async function sendWebhook(
   });
   const url = new URL(target);
   let addresses;
+  let lookupTimer: NodeJS.Timeout | undefined;
   try {
-    addresses = await resolveTarget(hostOf(url), options.allowPrivateTargets);
+    // The name lookup counts against the attempt's timeout too (a resolver can hang for long).
+    addresses = await Promise.race([
+      resolveTarget(hostOf(url), options.allowPrivateTargets),
+      new Promise<never>((_, reject) => {
+        lookupTimer = setTimeout(
+          () => reject(new Error(`name lookup timed out after ${options.timeoutMs} ms`)),
+          options.timeoutMs,
+        );
+      }),
+    ]);
   } catch (error) {
-    const message = error instanceof TargetRefused ? `target refused: ${error.message}` : String(error);
+    const message =
+      error instanceof TargetRefused
+        ? `target refused: ${error.message}`
+        : error instanceof Error
+          ? error.message
+          : String(error);
     return done({ status: null, error: message, retryAfter: undefined });
+  } finally {
+    clearTimeout(lookupTimer);
   }
+  const remainingMs = Math.max(1, options.timeoutMs - (performance.now() - started));
   const pinned = addresses[0]!;
   const lookup: LookupFunction = (_hostname, lookupOptions, callback) => {
     if (lookupOptions.all) callback(null, [pinned]);
@@ -96,7 +114,7 @@ export async function sendWebhook(
     const timer = setTimeout(() => {
       finish({ status: null, error: `timed out after ${options.timeoutMs} ms`, retryAfter: undefined });
       request.destroy();
-    }, options.timeoutMs);
+    }, remainingMs);
     request.on('error', (error) => finish({ status: null, error: error.message, retryAfter: undefined }));
     request.end(body);
   });

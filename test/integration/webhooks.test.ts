@@ -21,7 +21,7 @@ interface Receipt {
   at: number;
 }
 
-type Answer = { status: number; headers?: Record<string, string> };
+type Answer = { status: number; headers?: Record<string, string>; body?: string; hang?: boolean };
 
 /** A webhook consumer on loopback: each path answers as its test tells it to. */
 async function startConsumer() {
@@ -42,7 +42,8 @@ async function startConsumer() {
       receipts.push(receipt);
       const count = receipts.filter((item) => item.path === receipt.path).length;
       const answer = answers.get(receipt.path)?.(count) ?? { status: 200 };
-      response.writeHead(answer.status, answer.headers).end('ok');
+      if (answer.hang) return; // never answers: the attempt's timeout must end it
+      response.writeHead(answer.status, answer.headers).end(answer.body ?? 'ok');
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -55,7 +56,11 @@ async function startConsumer() {
       if (answer) answers.set(hookPath, answer);
       return { url: `${base}${hookPath}`, received: () => receipts.filter((item) => item.path === hookPath) };
     },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
 type Consumer = Awaited<ReturnType<typeof startConsumer>>;
@@ -108,7 +113,7 @@ describe.each(backends())('webhooks on $name', (backend: Backend) => {
   beforeAll(async () => {
     consumer = await startConsumer();
     test = await startTestApp(backend, allowPrivate, {
-      webhooks: { retryScheduleMs: testSchedule, pollIntervalMs: 100 },
+      webhooks: { retryScheduleMs: testSchedule, pollIntervalMs: 100, attemptTimeoutMs: 1500 },
     });
     ({ apiKey: key, tenantId } = await newTenant(test));
   });
@@ -324,6 +329,35 @@ describe.each(backends())('webhooks on $name', (backend: Backend) => {
     // Enabling it again (the integrator fixed the receiver) and replaying the failed delivery.
     const enabled = await test.request<any>('POST', `/api/v1/webhooks/${endpoint.id}/enable`, { key });
     expect(enabled.body).toMatchObject({ enabled: true, disabledReason: null });
+  });
+
+  it('cuts short an attempt that hangs, does not follow redirects, and reads little of a huge answer', async () => {
+    const hanging = consumer.hook(() => ({ status: 200, hang: true }));
+    const elsewhere = consumer.hook();
+    const redirecting = consumer.hook(() => ({ status: 302, headers: { location: elsewhere.url } }));
+    const flooding = consumer.hook(() => ({ status: 200, body: 'x'.repeat(8 * 1024 * 1024) }));
+    const endpoints = {
+      hanging: await register(hanging.url, { events: ['session.flagged'] }),
+      redirecting: await register(redirecting.url, { events: ['session.flagged'] }),
+      flooding: await register(flooding.url, { events: ['session.flagged'] }),
+    };
+    const seeded = await seedSession(test, key);
+    await test.request('POST', `/api/v1/sessions/${seeded.id}/actions`, { key, body: { action: 'flag' } });
+    const [timedOut] = await pollDeliveries(endpoints.hanging.id, 1);
+    expect(timedOut).toMatchObject({
+      status: 'failed',
+      responseStatus: null,
+      error: 'timed out after 1500 ms',
+    });
+    expect(timedOut.durationMs).toBeLessThan(3000);
+    const [redirected] = await pollDeliveries(endpoints.redirecting.id, 1);
+    expect(redirected).toMatchObject({ status: 'failed', responseStatus: 302, error: 'HTTP 302' });
+    const [flooded] = await pollDeliveries(endpoints.flooding.id, 1);
+    expect(flooded).toMatchObject({ status: 'succeeded', responseStatus: 200 });
+    expect(elsewhere.received()).toHaveLength(0);
+    for (const endpoint of Object.values(endpoints)) {
+      await test.request('DELETE', `/api/v1/webhooks/${endpoint.id}`, { key });
+    }
   });
 
   it('replays a logged delivery with the same webhook-id (202)', async () => {

@@ -14,14 +14,15 @@ const maxTokenAge = '10 minutes';
 
 /**
  * The platforms' JWKS, fetched on first use and cached (jose refetches when a token names a
- * `kid` the cached set lacks, at most once per cooldown).
+ * `kid` the cached set lacks, at most once per cooldown: a platform that rotated its key is
+ * picked up within seconds, and forged kids cannot make Vigil hammer the platform).
  */
 export class PlatformKeySets {
   readonly #sets = new Map<string, { url: string; set: RemoteKeySet }>();
   readonly #options: { timeoutMs: number; cooldownMs: number };
 
   constructor(options: { timeoutMs?: number; cooldownMs?: number } = {}) {
-    this.#options = { timeoutMs: options.timeoutMs ?? 5_000, cooldownMs: options.cooldownMs ?? 10_000 };
+    this.#options = { timeoutMs: options.timeoutMs ?? 5_000, cooldownMs: options.cooldownMs ?? 3_000 };
   }
 
   of(platform: PlatformRow): RemoteKeySet {

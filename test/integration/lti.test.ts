@@ -405,6 +405,21 @@ describe.each(backends())('LTI 1.3 Proctoring Services on $name', (backend) => {
     expect(await refusals(other.apiKey)).toEqual([]);
   });
 
+  it('caches the platform key set and fetches it again when the platform rotates its key', async () => {
+    const rotating = await newPlatform();
+    for (const sub of ['k1', 'k2', 'k3']) {
+      expect((await launchWith({ sub, resourceLinkId: 'link-keys' }, {}, rotating)).result.status).toBe(302);
+    }
+    expect(rotating.jwksFetches).toBe(1);
+    await rotating.rotateKey();
+    // After the refetch cooldown (3 s), a token with the new kid makes Vigil fetch the set again.
+    await new Promise((resolve) => setTimeout(resolve, 3_100));
+    expect((await launchWith({ sub: 'k4', resourceLinkId: 'link-keys' }, {}, rotating)).result.status).toBe(
+      302,
+    );
+    expect(rotating.jwksFetches).toBe(2);
+  });
+
   it('refuses with 401 when the platform key set is down or does not answer', async () => {
     const down = await newPlatform();
     down.jwksMode = 'error';

@@ -88,6 +88,8 @@ export class LtiPlatform {
   readonly tokenRejected: string[] = [];
   /** JWKS answers: normal, or an error page, or no answer at all. */
   jwksMode: 'ok' | 'error' | 'hang' = 'ok';
+  /** How often the JWKS was fetched (the tool should cache it). */
+  jwksFetches = 0;
   /** ACS answers this status this many more times before accepting. */
   controlFailures = 0;
   toolUrl = '';
@@ -220,6 +222,7 @@ export class LtiPlatform {
   async #handle(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', this.url);
     if (url.pathname === '/jwks') {
+      this.jwksFetches += 1;
       if (this.jwksMode === 'hang') return; // never answers; the tool must time out
       if (this.jwksMode === 'error') return void response.writeHead(503).end('down');
       return json(response, 200, { keys: [this.#key.publicJwk] });

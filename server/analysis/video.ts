@@ -1,9 +1,10 @@
 /**
- * Raw RGB frames out of a video file through the system's ffmpeg (Debian: `apt-get install
- * ffmpeg`). Used by the accuracy benchmark and the tests on testdata/video; not on the live path,
+ * Raw RGB frames out of a video file through ffmpeg (the system's, else the packaged one: see
+ * sampler/ffmpeg-binary.ts `toolFfmpeg`). Used by the accuracy benchmark and the tests on testdata/video; not on the live path,
  * where frames come from the media layer.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { toolFfmpeg } from '../sampler/ffmpeg-binary.js';
 
 export interface VideoFrame {
   index: number;
@@ -12,11 +13,18 @@ export interface VideoFrame {
   data: Uint8Array;
 }
 
-export function ffmpegAvailable(ffmpeg = 'ffmpeg'): boolean {
+export function ffmpegAvailable(ffmpeg = toolFfmpeg()): boolean {
   return spawnSync(ffmpeg, ['-version'], { stdio: 'ignore' }).status === 0;
 }
 
+/** ffprobe where there is one; else ffmpeg's own stream line ("Video: h264 …, 352x288"). */
 function probeSize(file: string, ffprobe: string): { width: number; height: number } {
+  if (spawnSync(ffprobe, ['-version'], { stdio: 'ignore' }).error) {
+    const { stderr } = spawnSync(toolFfmpeg(), ['-hide_banner', '-i', file], { encoding: 'utf8' });
+    const size = /Stream #\d+:\d+.*Video: .*?, (\d+)x(\d+)/.exec(stderr ?? '');
+    if (!size) throw new Error(`ffmpeg could not read ${file}: ${stderr || 'no video stream'}`);
+    return { width: Number(size[1]), height: Number(size[2]) };
+  }
   const probe = spawnSync(
     ffprobe,
     ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height', '-of', 'csv=p=0', file],
@@ -41,7 +49,7 @@ export async function* readVideoFrames(
   const from = options.from ?? 0;
   const to = options.to ?? Infinity;
   const child = spawn(
-    options.ffmpeg ?? 'ffmpeg',
+    options.ffmpeg ?? toolFfmpeg(),
     ['-v', 'error', '-i', file, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );

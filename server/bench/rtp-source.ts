@@ -4,14 +4,22 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
+import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { MediaService } from '../media/index.js';
+import { toolFfmpeg } from '../sampler/index.js';
+import { packageRoot } from '../shared/index.js';
 
 const run = promisify(execFile);
 
-/** Speech for microphone streams, spoken by espeak-ng (Debian package "espeak-ng"). */
+/**
+ * Speech for microphone streams: the checkout's committed fixture (made by
+ * scripts/make-audio-fixtures.sh), else spoken by espeak-ng (Debian package "espeak-ng").
+ */
 export async function speechWav(dir: string): Promise<string> {
+  const fixture = path.join(packageRoot(), 'test', 'fixtures', 'audio', 'speech.wav');
+  if (fs.existsSync(fixture)) return fixture;
   const file = path.join(dir, 'speech.wav');
   const text =
     'Please keep your eyes on the screen. The exam has started. Read each question carefully before answering.';
@@ -60,7 +68,7 @@ export async function encodeForRtp(
           .concat(['-pix_fmt', 'yuv420p'])
       : ['-vn', '-c:a', 'libopus', '-ar', '48000', '-ac', '2', '-b:a', '32k', '-application', 'voip'];
   await run(
-    'ffmpeg',
+    toolFfmpeg(),
     ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', '-i', input, ...codec, output],
     // Generous: on a shared 2-core machine under load a 12 s clip has taken over a minute.
     { timeout: 180_000 },
@@ -88,7 +96,7 @@ export interface RtpSourceOptions {
 export function startRtpSource(options: RtpSourceOptions): RtpSource {
   const url = `rtp://127.0.0.1:${options.port}?rtcpport=${options.port}&localrtpport=${options.localPort}&pkt_size=1200`;
   const child: ChildProcess = spawn(
-    'ffmpeg',
+    toolFfmpeg(),
     [
       '-hide_banner',
       '-nostdin',

@@ -19,11 +19,16 @@ import {
   type RgbFrame,
 } from '../../server/analysis/index.js';
 import { AnalysisWorker } from '../../server/analysis/worker-handle.js';
-import { createLogger, packageRoot } from '../../server/shared/index.js';
+import { createLogger } from '../../server/shared/index.js';
+import {
+  audioFixture,
+  ffmpeg,
+  testdata as testdataFile,
+  testdataDir,
+  wavSamples,
+} from '../support/testdata.js';
 
-const testdata = path.resolve(
-  process.env.VIGIL_TESTDATA ?? path.join(packageRoot(), '..', 'shared', 'testdata'),
-);
+const testdata = testdataDir;
 const policy: AnalysisPolicy = {
   identity: { matchThreshold: 0.5 },
   gaze: { maxYawDegrees: 35, maxPitchDegrees: 25 },
@@ -55,13 +60,11 @@ const active = (result: ReturnType<typeof observeFrame>, type: string) =>
   result.observations.find((observation) => observation.type === type)?.active;
 
 beforeAll(async () => {
-  if (!fs.existsSync(path.join(testdata, 'human', 'INDEX.md'))) {
+  testdataFile('human/manifest.csv'); // a clear error naming the command that provides the data
+  if (!ffmpegAvailable()) {
     throw new Error(
-      `test data missing at ${testdata}: these tests need ../shared/testdata (or set VIGIL_TESTDATA)`,
+      'these tests need ffmpeg: run `npm install` (it brings one) or apt-get install -y ffmpeg',
     );
-  }
-  if (!ffmpegAvailable() || spawnSync('espeak-ng', ['--version']).status !== 0) {
-    throw new Error('these tests need ffmpeg and espeak-ng: apt-get install -y ffmpeg espeak-ng sox');
   }
   temp = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-analysis-'));
   // One engine for the file: loading the models takes a few seconds.
@@ -296,7 +299,7 @@ describe('voice activity', () => {
     return new Int16Array(bytes.buffer, bytes.byteOffset, bytes.length / 2);
   }
   const toPcm = (input: string[], raw: string) => [
-    'ffmpeg',
+    ffmpeg,
     '-v',
     'error',
     '-y',
@@ -311,19 +314,13 @@ describe('voice activity', () => {
   ];
 
   it('hears espeak-ng speech as talking, and neither silence nor noise', async () => {
-    const wav = path.join(temp, 'speech.wav');
-    const spoken = spawnSync('espeak-ng', [
-      '-w',
-      wav,
-      'The answer to question four is photosynthesis, I think.',
-    ]);
-    expect(spoken.status).toBe(0);
-    const speech = pcm('speech', toPcm(['-i', wav], path.join(temp, 'speech.raw')));
+    // The committed fixtures (scripts/make-audio-fixtures.sh: espeak-ng and sox, 16 kHz mono).
+    const speech = wavSamples(audioFixture('speech'));
     const silence = new Int16Array(16_000 * 2);
-    const noise = pcm(
-      'noise',
-      toPcm(['-f', 'lavfi', '-i', 'anoisesrc=d=2:c=white:a=0.3:seed=7'], path.join(temp, 'noise.raw')),
-    );
+    const noise = wavSamples(audioFixture('noise'));
+    // The sampler's resampling path still runs: ffmpeg (system or packaged) turns a fixture into PCM.
+    const resampled = pcm('noise', toPcm(['-i', audioFixture('noise')], path.join(temp, 'noise.raw')));
+    expect(resampled.length).toBe(noise.length);
 
     const talk = await engine.analyseAudio('mic-speech', speech, 0);
     if (talk.dropped) throw new Error('dropped');
@@ -348,9 +345,7 @@ describe('voice activity', () => {
   });
 
   it('carries VAD state across small chunks of one stream', async () => {
-    const wav = path.join(temp, 'chunks.wav');
-    spawnSync('espeak-ng', ['-w', wav, 'Can you hear me? Please tell me the answer.']);
-    const speech = pcm('chunks', toPcm(['-i', wav], path.join(temp, 'chunks.raw')));
+    const speech = wavSamples(audioFixture('speech'));
     let frames = 0;
     let best = 0;
     // 100 ms chunks, awaited in order: the 512-sample VAD frames straddle chunk boundaries.

@@ -3,19 +3,84 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { findTestdata, testdataCandidates, testdataHelp } from '../../server/doctor/testdata-location.js';
+import { toolFfmpeg } from '../../server/sampler/index.js';
 
-/** ../shared/testdata beside the project root (CONTRACT: tests read it from there, never copy it). */
-export const testdataDir = path.resolve(import.meta.dirname, '../../../shared/testdata');
+/**
+ * The test data folder: VIGIL_TESTDATA, else ../shared/testdata beside the project, else the
+ * cache `npm run testdata` fills (~/.cache/vigil/testdata). When none exists this is the last
+ * candidate, so a missing file's message names it and the command that provides it.
+ */
+export const testdataDir = findTestdata() ?? testdataCandidates().at(-1)!;
 
-/** The path of a test data file; throws a clear error when the shared folder is missing. */
+/** The path of a test data file; throws a clear error, naming the command that provides it. */
 export function testdata(relative: string): string {
   const file = path.join(testdataDir, relative);
   if (!fs.existsSync(file)) {
     throw new Error(
-      `test data missing: ${file}. The suites need ../shared/testdata beside the project (see README).`,
+      `test data missing: ${file} (looked in ${testdataCandidates().join(', ')}). To get it: ${testdataHelp}`,
     );
   }
   return file;
+}
+
+/** The ffmpeg for making fixtures (system, else the packaged one: file work needs no RTP input). */
+export const ffmpeg = toolFfmpeg();
+
+const fixturesDir = path.resolve(import.meta.dirname, '../fixtures');
+
+/**
+ * Committed sounds (made once by scripts/make-audio-fixtures.sh with espeak-ng and sox, 16 kHz
+ * mono): `speech` ~5 s of talking, `speech-short` one sentence, `noise` 2 s of white noise.
+ */
+export function audioFixture(name: 'speech' | 'speech-short' | 'noise'): string {
+  return path.join(fixturesDir, 'audio', `${name}.wav`);
+}
+
+/** The samples of a 16-bit PCM WAV (the fixtures' format), without ffmpeg. */
+export function wavSamples(file: string): Int16Array {
+  const bytes = fs.readFileSync(file);
+  let offset = 12;
+  while (offset + 8 <= bytes.length) {
+    const id = bytes.toString('ascii', offset, offset + 4);
+    const size = bytes.readUInt32LE(offset + 4);
+    // fmt: format 1 (PCM), 1 channel, 16 bits a sample.
+    if (
+      id === 'fmt ' &&
+      (bytes.readUInt16LE(offset + 8) !== 1 ||
+        bytes.readUInt16LE(offset + 10) !== 1 ||
+        bytes.readUInt16LE(offset + 22) !== 16)
+    ) {
+      throw new Error(`${file}: not 16-bit mono PCM`);
+    }
+    if (id === 'data') {
+      const data = bytes.subarray(offset + 8, offset + 8 + size);
+      return new Int16Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.length));
+    }
+    offset += 8 + size + (size % 2);
+  }
+  throw new Error(`${file}: no data chunk`);
+}
+
+/** A mono 16-bit PCM WAV of `samples` at `rate`. */
+export function writeWav(file: string, samples: Int16Array, rate: number): void {
+  const header = Buffer.alloc(44);
+  header.write('RIFF', 0, 'ascii');
+  header.writeUInt32LE(36 + samples.byteLength, 4);
+  header.write('WAVEfmt ', 8, 'ascii');
+  header.writeUInt32LE(16, 16);
+  header.writeUInt16LE(1, 20); // PCM
+  header.writeUInt16LE(1, 22); // mono
+  header.writeUInt32LE(rate, 24);
+  header.writeUInt32LE(rate * 2, 28);
+  header.writeUInt16LE(2, 32);
+  header.writeUInt16LE(16, 34);
+  header.write('data', 36, 'ascii');
+  header.writeUInt32LE(samples.byteLength, 40);
+  fs.writeFileSync(
+    file,
+    Buffer.concat([header, Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength)]),
+  );
 }
 
 const cacheDir = path.join(os.tmpdir(), 'vigil-test-fixtures');
@@ -36,8 +101,8 @@ function cached(key: string, extension: string, make: (output: string) => void):
 }
 
 /**
- * A .y4m for Chromium's fake camera (which loops it), made with Debian's ffmpeg from a test
- * clip: optionally only frames `from`..`to`, scaled to `size`, at 15 fps.
+ * A .y4m for Chromium's fake camera (which loops it), made with ffmpeg from a test clip:
+ * optionally only frames `from`..`to`, scaled to `size`, at 15 fps.
  */
 export function fakeCameraY4m(
   clip: string,
@@ -55,7 +120,7 @@ export function fakeCameraY4m(
     `y4m:${source}:${fs.statSync(source).size}:${seconds}:${size}:${from}:${to}:${filter}`,
     'y4m',
     (output) => {
-      execFileSync('ffmpeg', [
+      execFileSync(ffmpeg, [
         '-loglevel',
         'error',
         '-y',
@@ -73,25 +138,13 @@ export function fakeCameraY4m(
   );
 }
 
-/** A .wav for Chromium's fake microphone: spoken text (espeak-ng) or silence. */
+/**
+ * A .wav for Chromium's fake microphone (which loops it): talking (the committed speech
+ * fixture; `speech` says what a test means, the sound is the fixture's) or silence (written here).
+ */
 export function fakeMicrophoneWav(kind: { speech: string } | { silenceSeconds: number }): string {
-  if ('speech' in kind) {
-    return cached(`speech:${kind.speech}`, 'wav', (output) => {
-      execFileSync('espeak-ng', ['-w', output, kind.speech]);
-    });
-  }
-  return cached(`silence:${kind.silenceSeconds}`, 'wav', (output) => {
-    execFileSync('ffmpeg', [
-      '-loglevel',
-      'error',
-      '-y',
-      '-f',
-      'lavfi',
-      '-i',
-      `anullsrc=r=48000:cl=mono`,
-      '-t',
-      String(kind.silenceSeconds),
-      output,
-    ]);
+  if ('speech' in kind) return audioFixture('speech');
+  return cached(`silence-wav:${kind.silenceSeconds}`, 'wav', (output) => {
+    writeWav(output, new Int16Array(Math.round(48_000 * kind.silenceSeconds)), 48_000);
   });
 }

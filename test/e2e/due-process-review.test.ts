@@ -36,6 +36,10 @@ describe('human review on the dashboard', () => {
       { tenantId, examId: flagged.examId, id: flagged.id },
       { confidence: 1, snapshots: [fs.readFileSync(testdata('video/foreman_frames/foreman_000.jpg'))] },
     );
+    await test.request('PUT', `/api/v1/candidates/${flagged.candidateId}/profile`, {
+      key: apiKey,
+      body: { gazeExempt: true },
+    });
     const token = (
       await test.request<any>('POST', '/api/v1/proctor-tokens', {
         key: apiKey,
@@ -66,6 +70,10 @@ describe('human review on the dashboard', () => {
       /faces in view.*15 points \(high, weight 15 × confidence 100 ?%\)/,
     );
     expect(await page.locator('[data-testid=score-plot] rect[data-type=multiple_faces]').count()).toBe(1);
+    // The proctor sees the candidate's accommodations.
+    expect(await page.locator('[data-testid=accommodations]').textContent()).toContain(
+      'No looking-away checks',
+    );
     expect(await axeFindings(page)).toEqual([]);
 
     // A decision needs its reason.

@@ -85,6 +85,13 @@ describe('due process in Chromium: no false flags', () => {
     expect(await violationTypes(session.id)).toEqual([]);
     const stored = await test.request<any>('GET', `/api/v1/sessions/${session.id}`, { key: apiKey });
     expect(stored.body).toMatchObject({ status: 'completed', suspicionScore: 0, violationCounts: {} });
+    // Review load: an honest session does not land in the review queue.
+    const queue = await test.request<any[]>('GET', `/api/v1/exams/${session.examId}/review-queue`, {
+      key: apiKey,
+    });
+    expect(queue.status).toBe(200);
+    expect(queue.body.filter((item) => item.sessionId === session.id)).toEqual([]);
+    console.log(`review load (honest e2e path): ${queue.body.length}/1 honest sessions queued`);
   });
 
   it('gives a page that goes away exactly connection_lost, not also camera_off or mic_off', async () => {

@@ -29,6 +29,7 @@ export interface SessionReportView {
   session: { startedAt: string | null; endedAt: string | null; suspicionScore: number };
   scoreCurve: { at: string; score: number }[];
   explanation: { score: number; contributions: Contribution[] };
+  accommodations: { description: string[] };
   violations: ReportSpan[];
 }
 

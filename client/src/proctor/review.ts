@@ -137,10 +137,10 @@ export class Review {
         this.#auth.json<NoteLike[]>('GET', `/api/v1/sessions/${sessionId}/notes`),
         this.#auth.json<SessionReportView>('GET', `/api/v1/sessions/${sessionId}/report`),
       ]);
-      this.#explain(report);
       const name = this.#name(session);
       setText(this.#detailTitle, `Session of ${name}`);
       this.#facts.replaceChildren(...facts(session));
+      this.#explain(report);
       this.#violations.replaceChildren(
         ...(violations.length === 0
           ? [el('li', { class: 'muted' }, 'No violations in this session.')]
@@ -181,6 +181,15 @@ export class Review {
 
   /** The score explained: its plot and each violation's sentence and points. */
   #explain(report: SessionReportView): void {
+    const accommodations = report.accommodations.description;
+    this.#facts.append(
+      el(
+        'div',
+        { 'data-testid': 'accommodations' },
+        el('dt', {}, 'Accommodations'),
+        el('dd', {}, accommodations.length > 0 ? accommodations.join('; ') : 'none'),
+      ),
+    );
     this.#plot.replaceChildren(scorePlot(report));
     const items = report.explanation.contributions;
     this.#explanation.replaceChildren(

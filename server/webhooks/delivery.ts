@@ -1,4 +1,6 @@
 import type { ServiceContext } from '../app/context.js';
+import { runPeriodically } from '../shared/index.js';
+import { purgeFinishedEvents, webhookEventRetentionDays } from './housekeeping.js';
 import { SecretBox } from './secret-box.js';
 import { WebhookWorker } from './worker.js';
 
@@ -25,22 +27,34 @@ export function startWebhookDelivery(
     context.logger.warn('webhook delivery is off on this node: no JWT_SECRET or JWT_PRIVATE_KEY');
     return { close: () => Promise.resolve() };
   }
+  const logger = context.logger.child({ component: 'webhooks' });
   const worker = WebhookWorker.start({
     db: context.db,
     box,
-    logger: context.logger.child({ component: 'webhooks' }),
+    logger,
     allowPrivateTargets: context.config.webhooks.allowPrivateTargets,
     singleProcess: context.database.kind === 'pglite',
     retryScheduleMs: options.retryScheduleMs,
     pollIntervalMs: options.pollIntervalMs,
     attemptTimeoutMs: Math.min(options.attemptTimeoutMs ?? 10_000, 15_000),
   });
+  const housekeeping = runPeriodically(
+    async () => {
+      const purged = await purgeFinishedEvents(
+        context.db,
+        new Date(Date.now() - webhookEventRetentionDays * 86_400_000),
+      );
+      if (purged > 0) logger.info({ purged }, 'old webhook events purged');
+    },
+    { intervalMs: 3_600_000, firstDelayMs: 60_000, logger, what: 'webhook event purge' },
+  );
   const nudge = () => worker.nudge();
   const announced = ['session:status', 'violation:opened', 'violation:closed'] as const;
   for (const event of announced) context.events.on(event, nudge);
   return {
     async close() {
       for (const event of announced) context.events.off(event, nudge);
+      await housekeeping.stop();
       await worker.stop();
     },
   };

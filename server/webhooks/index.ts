@@ -19,3 +19,4 @@ export { SecretBox } from './secret-box.js';
 export { signatureOf, signedHeaders } from './signing.js';
 export { isForbiddenAddress } from './ssrf.js';
 export { defaultRetryScheduleMs, nextRetryDelayMs, parseRetryAfter } from './schedule.js';
+export { purgeFinishedEvents, webhookEventRetentionDays } from './housekeeping.js';

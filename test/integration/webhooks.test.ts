@@ -4,12 +4,17 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { eq, inArray } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { webhookDeliveries, webhookEndpoints } from '../../server/db/index.js';
+import { webhookDeliveries, webhookEndpoints, webhookEvents } from '../../server/db/index.js';
 import { openViolation, transitionSession } from '../../server/proctoring/index.js';
-import { createWebhook, SecretBox } from '../../server/webhooks/index.js';
+import {
+  createWebhook,
+  purgeFinishedEvents,
+  recordWebhookEvent,
+  SecretBox,
+} from '../../server/webhooks/index.js';
 import { backends, type Backend } from '../support/backends.js';
 import { recordViolation, seedSession, startTestApp, type TestApp } from '../support/app.js';
 
@@ -360,6 +365,43 @@ describe.each(backends())('webhooks on $name', (backend: Backend) => {
     }
   });
 
+  it('purges finished events after their retention, never one still owed', async () => {
+    const hook = consumer.hook();
+    const endpoint = await register(hook.url, { events: ['session.flagged'] });
+    const seeded = await seedSession(test, key);
+    await test.request('POST', `/api/v1/sessions/${seeded.id}/actions`, { key, body: { action: 'flag' } });
+    const [done] = await pollDeliveries(endpoint.id, 1);
+    const { db } = test.app.context;
+    const owed = await db.transaction(async (tx) => {
+      await recordWebhookEvent(tx, {
+        tenantId,
+        sessionId: seeded.id,
+        type: 'session.flagged',
+        object: () => Promise.resolve({}),
+      });
+      const [waiting] = await tx
+        .update(webhookDeliveries)
+        .set({ nextAttemptAt: new Date(Date.now() + 3_600_000) })
+        .where(and(eq(webhookDeliveries.endpointId, endpoint.id), eq(webhookDeliveries.state, 'pending')))
+        .returning();
+      return waiting!;
+    });
+    const longAgo = new Date(Date.now() - 40 * 86_400_000);
+    await db
+      .update(webhookEvents)
+      .set({ createdAt: longAgo })
+      .where(inArray(webhookEvents.id, [done.eventId, owed.eventId]));
+    expect(await purgeFinishedEvents(db, new Date(Date.now() - 30 * 86_400_000))).toBeGreaterThanOrEqual(1);
+    const left = await db
+      .select({ id: webhookEvents.id })
+      .from(webhookEvents)
+      .where(inArray(webhookEvents.id, [done.eventId, owed.eventId]));
+    expect(left).toEqual([{ id: owed.eventId }]);
+    const log = await test.request<any[]>('GET', `/api/v1/webhooks/${endpoint.id}/deliveries`, { key });
+    expect(log.body).toEqual([]);
+    await test.request('DELETE', `/api/v1/webhooks/${endpoint.id}`, { key });
+  });
+
   it('replays a logged delivery with the same webhook-id (202)', async () => {
     const hook = consumer.hook();
     const endpoint = await register(hook.url, { events: ['session.flagged'] });
@@ -486,7 +528,7 @@ describe.each(backends())('webhook durability and SSRF on $name', (backend: Back
   });
   afterAll(() => consumer?.close());
 
-  it('loses nothing across a restart between attempts (same webhook-id after it)', async () => {
+  it('loses nothing across a restart between attempts, nor an attempt cut off by a crash', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-webhooks-'));
     const env = { ...allowPrivate, DATA_DIR: dataDir, JWT_SECRET: randomBytes(32).toString('hex') };
     const options = { webhooks: { retryScheduleMs: [1500], pollIntervalMs: 100 } };
@@ -496,7 +538,7 @@ describe.each(backends())('webhook durability and SSRF on $name', (backend: Back
     let after: TestApp | undefined;
     let closedBefore = false;
     try {
-      const { apiKey } = await newTenant(before);
+      const { apiKey, tenantId } = await newTenant(before);
       const created = await before.request<any>('POST', '/api/v1/webhooks', {
         key: apiKey,
         body: { url: hook.url, events: ['session.flagged'] },
@@ -507,23 +549,58 @@ describe.each(backends())('webhook durability and SSRF on $name', (backend: Back
         body: { action: 'flag' },
       });
       await waitFor(() => hook.received().length >= 1);
+      // A second event whose first attempt was claimed by a node that then died mid-send: the row
+      // is left `sending` under a lease (PGlite: any length, nobody else can hold it; PostgreSQL:
+      // about to expire), and its attempt was never logged.
+      const crashed = await before.app.context.db.transaction(async (tx) => {
+        await recordWebhookEvent(tx, {
+          tenantId,
+          sessionId: seeded.id,
+          type: 'session.flagged',
+          object: () => Promise.resolve({}),
+        });
+        const [claimed] = await tx
+          .update(webhookDeliveries)
+          .set({
+            state: 'sending',
+            attempts: 1,
+            leaseUntil: new Date(Date.now() + (backend.name === 'pglite' ? 3_600_000 : 2000)),
+          })
+          .where(and(eq(webhookDeliveries.tenantId, tenantId), eq(webhookDeliveries.attempts, 0)))
+          .returning();
+        return claimed!;
+      });
       await before.close();
       closedBefore = true;
       available = true;
       after = await startTestApp(backend, env, options);
-      const [failed, delivered] = await waitFor(() => hook.received().length >= 2 && hook.received(), 15_000);
-      expect(delivered!.headers['webhook-id']).toBe(failed!.headers['webhook-id']);
+      await waitFor(() => hook.received().length >= 3, 15_000);
+      const [failed, ...rest] = hook.received();
+      const delivered = rest.find(
+        (receipt) => receipt.headers['webhook-id'] === failed!.headers['webhook-id'],
+      );
+      const resumed = rest.find((receipt) => receipt.headers['webhook-id'] === crashed.eventId);
+      expect(delivered).toBeDefined();
+      expect(resumed).toBeDefined();
+      expect(hook.received()).toHaveLength(3);
       expect(new Webhook(created.body.secret).verify(delivered!.body, delivered!.headers)).toMatchObject({
         type: 'session.flagged',
         data: { sessionId: seeded.id },
       });
-      const log = await after.request<any[]>('GET', `/api/v1/webhooks/${created.body.id}/deliveries`, {
-        key: apiKey,
-      });
-      expect(log.body.map((entry) => [entry.attempt, entry.status])).toEqual([
+      let log: any[] = [];
+      for (const deadline = Date.now() + 5000; log.length < 3 && Date.now() < deadline;) {
+        log = (
+          await after.request<any[]>('GET', `/api/v1/webhooks/${created.body.id}/deliveries`, { key: apiKey })
+        ).body;
+      }
+      const attemptsOf = (eventId: string | undefined) =>
+        log.filter((entry) => entry.eventId === eventId).map((entry) => [entry.attempt, entry.status]);
+      expect(attemptsOf(failed!.headers['webhook-id'])).toEqual([
         [2, 'succeeded'],
         [1, 'failed'],
       ]);
+      // The cut-off attempt 1 is never sent again under its number: the resumed one is attempt 2.
+      expect(attemptsOf(crashed.eventId)).toEqual([[2, 'succeeded']]);
     } finally {
       if (!closedBefore) await before.close();
       await closeApp(after);

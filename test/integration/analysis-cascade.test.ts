@@ -3,9 +3,6 @@
  * ../shared/testdata: which models run on which frame, that the detector's view is the naive
  * pipeline's, that a new face is embedded at once, and that the energy gate spares the VAD.
  */
-import { spawnSync } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -21,11 +18,10 @@ import {
   type FrameResult,
   type RgbFrame,
 } from '../../server/analysis/index.js';
-import { createLogger, packageRoot } from '../../server/shared/index.js';
+import { createLogger } from '../../server/shared/index.js';
+import { audioFixture, testdata as testdataFile, testdataDir, wavSamples } from '../support/testdata.js';
 
-const testdata = path.resolve(
-  process.env.VIGIL_TESTDATA ?? path.join(packageRoot(), '..', 'shared', 'testdata'),
-);
+const testdata = testdataDir;
 let engine: AnalysisEngine;
 
 function analysed(result: FrameResult): FrameAnalysis {
@@ -67,11 +63,11 @@ async function seconds(clip: string, indices: number[], startAt = 0): Promise<Rg
 }
 
 beforeAll(async () => {
-  if (!fs.existsSync(path.join(testdata, 'video', 'INDEX.md'))) {
-    throw new Error(`test data missing at ${testdata}: these tests need ../shared/testdata`);
-  }
-  if (!ffmpegAvailable() || spawnSync('espeak-ng', ['--version']).status !== 0) {
-    throw new Error('these tests need ffmpeg and espeak-ng: apt-get install -y ffmpeg espeak-ng');
+  testdataFile('video/manifest.csv'); // a clear error naming the command that provides the data
+  if (!ffmpegAvailable()) {
+    throw new Error(
+      'these tests need ffmpeg: run `npm install` (it brings one) or apt-get install -y ffmpeg',
+    );
   }
   // The whole thread for the object model here: these tests are about the cadences, and the
   // machine's other load must not stretch them (the budget has its own test below).
@@ -299,25 +295,8 @@ describe('cascade', () => {
 
 describe('audio energy gate', () => {
   it('answers silence without the voice model and still hears speech', async () => {
-    const wav = path.join(os.tmpdir(), `vigil-cascade-${process.pid}.wav`);
-    const out = spawnSync('espeak-ng', ['-w', wav, 'Question four is about photosynthesis.']);
-    expect(out.status).toBe(0);
-    const raw = spawnSync('ffmpeg', [
-      '-v',
-      'error',
-      '-i',
-      wav,
-      '-ar',
-      '16000',
-      '-ac',
-      '1',
-      '-f',
-      's16le',
-      '-',
-    ]);
-    fs.rmSync(wav, { force: true });
-    const bytes = raw.stdout;
-    const speech = new Int16Array(bytes.buffer, bytes.byteOffset, Math.floor(bytes.length / 2));
+    // The committed fixture (scripts/make-audio-fixtures.sh: espeak-ng, 16 kHz mono).
+    const speech = wavSamples(audioFixture('speech-short'));
     const before = engine.stats().audioGated;
     const quiet = await engine.analyseAudio('gate', new Int16Array(16_000), 0, { gateDbfs: -50 });
     if (quiet.dropped) throw new Error('dropped');

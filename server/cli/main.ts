@@ -17,6 +17,7 @@ const usage = `usage: vigil <command>
                                      set a tenant's plan and/or its own limits
   bench <name> [options]             run a benchmark (see README, "Benchmarks")
   doctor [--json]                    check what this machine gives Vigil; exits 1 on a failure
+  bundle verify FILE                 check an appeal bundle's hashes and audit chain offline
 
 Configuration comes from the environment; see README.md.`;
 
@@ -25,6 +26,10 @@ async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'bench') {
     const { runBenchmark } = await import('../bench/index.js');
     return runBenchmark(argv[1], argv.slice(2));
+  }
+  if (argv[0] === 'bundle') {
+    const { runBundleCommand } = await import('../reports/index.js');
+    return runBundleCommand(argv.slice(1));
   }
   if (argv[0] === 'doctor') {
     const { runDoctor } = await import('../doctor/index.js');

@@ -5,3 +5,8 @@ export type { Contribution, ScorePoint } from './explain.js';
 export { evidenceFilesOf } from './evidence-files.js';
 export type { EvidenceFile } from './evidence-files.js';
 export { renderReportPdf } from './pdf.js';
+export { buildBundle, bundlePaths } from './bundle.js';
+export type { ChainLink } from './bundle.js';
+export { verifyBundle } from './bundle-verify.js';
+export type { BundleCheck } from './bundle-verify.js';
+export { runBundleCommand } from './bundle-cli.js';

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { ServiceContext } from '../../app/context.js';
-import { buildReport, evidenceFilesOf, renderReportPdf } from '../../reports/index.js';
+import { buildBundle, buildReport, evidenceFilesOf, renderReportPdf } from '../../reports/index.js';
 import { principalOf } from '../request.js';
 import { idParams } from '../schemas.js';
 
@@ -32,6 +32,19 @@ export const reportRoutes =
           .type('application/pdf')
           .header('content-disposition', `inline; filename="session-${report.session.id}.pdf"`)
           .send(pdf);
+      },
+    );
+
+    // The appeal bundle: the report, its evidence and audit entries, checkable offline.
+    app.get(
+      '/sessions/:id/bundle',
+      { config: { auth: readers }, schema: { tags: ['reports'], params: idParams } },
+      async (request, reply) => {
+        const bundle = await buildBundle(context, principalOf(request), request.params.id);
+        return reply
+          .type('application/zip')
+          .header('content-disposition', `attachment; filename="session-${bundle.sessionId}.zip"`)
+          .send(bundle.zip);
       },
     );
   };

@@ -21,6 +21,7 @@ export {
   describeRejections,
   ffmpegCandidates,
   ffmpegFix,
+  findOnPath,
   packagedFfmpegName,
   probeFfmpeg,
   resolveFfmpeg,

@@ -3,9 +3,14 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { findOnPath } from '../../server/sampler/index.js';
 import { freeTcpPort } from './ports.js';
 
-const nginxPath = process.env.NGINX_PATH ?? '/usr/sbin/nginx';
+/** NGINX_PATH, else nginx on PATH, else Debian's /usr/sbin/nginx (not on a plain user's PATH). */
+export function findNginx(): string | undefined {
+  if (process.env.NGINX_PATH) return process.env.NGINX_PATH;
+  return findOnPath('nginx') ?? (fs.existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : undefined);
+}
 const shippedConfig = path.resolve(import.meta.dirname, '../../infra/nginx.conf');
 
 export interface RunningNginx {
@@ -18,9 +23,10 @@ export interface RunningNginx {
  * two upstream nodes (`vigil-a`, `vigil-b`) pointed at `nodes` and its port at a free one.
  */
 export async function startShippedNginx(nodes: [string, string]): Promise<RunningNginx> {
-  if (!fs.existsSync(nginxPath)) {
+  const nginxPath = findNginx();
+  if (!nginxPath || !fs.existsSync(nginxPath)) {
     throw new Error(
-      `nginx not found at ${nginxPath}: install Debian's nginx-light (CI does) or set NGINX_PATH`,
+      `nginx not found (${nginxPath ?? 'none on PATH'}): install Debian's nginx-light (CI does) or set NGINX_PATH`,
     );
   }
   const port = await freeTcpPort();

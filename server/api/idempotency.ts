@@ -186,15 +186,24 @@ function replay(reply: FastifyReply, status: number, stored: StoredResponse): Fa
 /** What makes two requests "the same": method, path with query, content type and body. */
 function fingerprintOf(request: FastifyRequest): string {
   const hash = createHash('sha256');
-  hash.update(`${request.method}\n${request.url}\n${request.headers['content-type'] ?? ''}\n`);
+  // The media type without parameters: a retried multipart upload has a new boundary.
+  const mediaType = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  hash.update(`${request.method}\n${request.url}\n${mediaType}\n`);
   const body: unknown = request.body;
   if (Buffer.isBuffer(body)) hash.update(body);
-  else if (body === undefined || body === null) hash.update('');
-  else if (typeof body === 'object' && 'pipe' in body) {
-    // A streamed upload is read by its handler, not here: its length stands for its content.
+  else if (isJsonValue(body)) hash.update(canonicalJson(body));
+  else {
+    // A streamed upload (multipart, CSV) is read by its handler, not here: its length stands for it.
     hash.update(`stream:${request.headers['content-length'] ?? ''}`);
-  } else hash.update(canonicalJson(body));
+  }
   return hash.digest('hex');
+}
+
+/** What a JSON parser makes: primitives, arrays and plain objects (not a stream wrapper). */
+function isJsonValue(value: unknown): boolean {
+  if (value === undefined) return false;
+  if (value === null || typeof value !== 'object') return true;
+  return Array.isArray(value) || Object.getPrototypeOf(value) === Object.prototype;
 }
 
 function sha256(text: string): string {

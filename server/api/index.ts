@@ -4,6 +4,7 @@ import { registerUsageAccounting } from '../usage/index.js';
 import { registerIdempotency } from './idempotency.js';
 import { auditRoutes } from './routes/audit.js';
 import { authRoutes } from './routes/auth.js';
+import { bulkRoutes } from './routes/bulk.js';
 import { candidateRoutes } from './routes/candidates.js';
 import { evidenceRoutes } from './routes/evidence.js';
 import { examRoutes } from './routes/exams.js';
@@ -32,6 +33,7 @@ export const restApi =
       authRoutes,
       examRoutes,
       candidateRoutes,
+      bulkRoutes,
       sessionRoutes,
       messageRoutes,
       reviewRoutes,

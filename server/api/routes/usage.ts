@@ -7,6 +7,31 @@ import { principalOf } from '../request.js';
 
 const maxRangeMs = 366 * 24 * 3600_000;
 
+const limitsSchema = z.object({
+  maxConcurrentSessions: z.number().nullable(),
+  maxCandidates: z.number().nullable(),
+  maxCandidateMinutesPerMonth: z.number().nullable(),
+});
+
+const usageResponse = z.object({
+  tenantId: z.string(),
+  from: z.string(),
+  to: z.string(),
+  sessions: z.number(),
+  candidateMinutes: z.number(),
+  framesAnalysed: z.number(),
+  evidenceBytes: z.number(),
+  apiRequests: z.number(),
+  plan: z.string(),
+  /** null: unlimited. */
+  limits: limitsSchema,
+  current: z.object({
+    concurrentSessions: z.number(),
+    candidates: z.number(),
+    candidateMinutesThisMonth: z.number(),
+  }),
+});
+
 const usageQuery = z.strictObject({
   from: z.iso.datetime({ offset: true, error: 'from must be an ISO 8601 date-time' }).optional(),
   to: z.iso.datetime({ offset: true, error: 'to must be an ISO 8601 date-time' }).optional(),
@@ -22,6 +47,7 @@ export const usageRoutes =
         schema: {
           tags: ['usage'],
           querystring: usageQuery,
+          response: { 200: usageResponse },
           description:
             "The tenant's usage in [from, to) (default: this month so far), counted per hour, with its plan and limits.",
         },

@@ -17,7 +17,7 @@ export interface SigningKey {
 export class ToolKeys {
   readonly #db: Database;
   readonly #sealer: KeySealer;
-  /** Opened private keys by kid (opening costs an HKDF-free AES call, importing a JWK more). */
+  /** Private keys already opened and imported, by kid. */
   readonly #opened = new Map<string, CryptoKey>();
 
   constructor(db: Database, sealer: KeySealer) {
@@ -73,12 +73,12 @@ export class ToolKeys {
     const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' };
     const sealed = this.#sealer.seal(JSON.stringify(await exportJWK(privateKey)), sealContext(kid, tenantId));
     await this.#db.transaction(async (tx) => {
-      if (retireKid) {
-        await tx
-          .update(ltiToolKeys)
-          .set({ retiredAt: new Date() })
-          .where(and(eq(ltiToolKeys.kid, retireKid), eq(ltiToolKeys.tenantId, tenantId)));
-      }
+      // Every other active key retires, so two first uses racing leave one active key (both
+      // stay published, so what either signed still verifies).
+      await tx
+        .update(ltiToolKeys)
+        .set({ retiredAt: new Date() })
+        .where(and(eq(ltiToolKeys.tenantId, tenantId), isNull(ltiToolKeys.retiredAt)));
       await tx.insert(ltiToolKeys).values({ kid, tenantId, publicJwk, sealedPrivateJwk: sealed });
       await appendAudit(tx, {
         tenantId,

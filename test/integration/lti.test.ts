@@ -1,25 +1,19 @@
 import { eq } from 'drizzle-orm';
-import { decodeJwt, decodeProtectedHeader } from 'jose';
+import { decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ltiLoginStates, ltiToolKeys } from '../../server/db/index.js';
 import { transitionSession } from '../../server/proctoring/index.js';
 import { backends } from '../support/backends.js';
-import { recordViolation, seedSession, startTestApp, type TestApp } from '../support/app.js';
+import { seedSession, startTestApp, type TestApp } from '../support/app.js';
 import {
   ap,
-  controlMediaType,
   lti,
+  LaunchDriver,
   LtiPlatform,
+  sessionOfRedirect,
   type Launch,
   type SignOptions,
 } from '../support/lti-platform.js';
-
-interface LoginStep {
-  state: string;
-  nonce: string;
-  cookie: string;
-  location: URL;
-}
 
 describe.each(backends())('LTI 1.3 Proctoring Services on $name', (backend) => {
   let test: TestApp;
@@ -40,47 +34,12 @@ describe.each(backends())('LTI 1.3 Proctoring Services on $name', (backend) => {
     return made;
   };
 
-  /** Login initiation as the platform's link does it; returns what the tool sent to the platform. */
-  const login = async (from: LtiPlatform, launch: Launch = {}): Promise<LoginStep> => {
-    const response = await fetch(from.loginUrl(launch), { redirect: 'manual' });
-    expect(response.status).toBe(302);
-    const location = new URL(response.headers.get('location')!);
-    const setCookie = response.headers.get('set-cookie')!;
-    return {
-      state: location.searchParams.get('state')!,
-      nonce: location.searchParams.get('nonce')!,
-      cookie: setCookie.split(';')[0]!,
-      location,
-    };
-  };
-
-  const postLaunch = async (form: Record<string, string>, cookie?: string) => {
-    const response = await fetch(`${test.url}/lti/launch`, {
-      method: 'POST',
-      redirect: 'manual',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', ...(cookie ? { cookie } : {}) },
-      body: new URLSearchParams(form),
-    });
-    return {
-      status: response.status,
-      location: response.headers.get('location'),
-      text: await response.text(),
-      headers: response.headers,
-    };
-  };
-
-  /** A whole launch: login, a token signed as the platform would (or with `sign` options), the post. */
-  const launchWith = async (launch: Launch = {}, sign: SignOptions = {}, from = platform) => {
-    const step = await login(from, launch);
-    const idToken = await from.sign(from.claims(launch, step.nonce), sign);
-    return { step, idToken, result: await postLaunch({ id_token: idToken, state: step.state }, step.cookie) };
-  };
-
-  const sessionOf = (location: string | null) => {
-    expect(location).toMatch(/^\/candidate\?token=/);
-    const token = decodeURIComponent(location!.split('token=')[1]!);
-    return { token, sessionId: decodeJwt(token).sid as string };
-  };
+  let driver: LaunchDriver;
+  const login = (from: LtiPlatform, launch: Launch = {}) => driver.login(from, launch);
+  const postLaunch = (form: Record<string, string>, cookie?: string) => driver.postLaunch(form, cookie);
+  const launchWith = (launch: Launch = {}, sign: SignOptions = {}, from = platform) =>
+    driver.launch(from, launch, sign);
+  const sessionOf = sessionOfRedirect;
 
   const refusals = async (apiKey = tenant.apiKey) => {
     const audit = await test.request<any[]>('GET', '/api/v1/audit?limit=1000', { key: apiKey });
@@ -91,6 +50,7 @@ describe.each(backends())('LTI 1.3 Proctoring Services on $name', (backend) => {
 
   beforeAll(async () => {
     test = await startTestApp(backend);
+    driver = new LaunchDriver(test.url);
     tenant = await test.createTenant();
     other = await test.createTenant();
     platform = await newPlatform();
@@ -405,37 +365,6 @@ describe.each(backends())('LTI 1.3 Proctoring Services on $name', (backend) => {
     expect(await refusals(other.apiKey)).toEqual([]);
   });
 
-  it('caches the platform key set and fetches it again when the platform rotates its key', async () => {
-    const rotating = await newPlatform();
-    for (const sub of ['k1', 'k2', 'k3']) {
-      expect((await launchWith({ sub, resourceLinkId: 'link-keys' }, {}, rotating)).result.status).toBe(302);
-    }
-    expect(rotating.jwksFetches).toBe(1);
-    await rotating.rotateKey();
-    // After the refetch cooldown (3 s), a token with the new kid makes Vigil fetch the set again.
-    await new Promise((resolve) => setTimeout(resolve, 3_100));
-    expect((await launchWith({ sub: 'k4', resourceLinkId: 'link-keys' }, {}, rotating)).result.status).toBe(
-      302,
-    );
-    expect(rotating.jwksFetches).toBe(2);
-  });
-
-  it('refuses with 401 when the platform key set is down or does not answer', async () => {
-    const down = await newPlatform();
-    down.jwksMode = 'error';
-    const failed = await launchWith({}, {}, down);
-    expect(failed.result.status).toBe(401);
-    expect(failed.result.text).toMatch(/key set/);
-    const hung = await newPlatform();
-    hung.jwksMode = 'hang';
-    const timedOut = await launchWith({}, {}, hung);
-    expect(timedOut.result.status).toBe(401);
-    expect(timedOut.result.text).toMatch(/did not answer in time/);
-    // Back up: the next launch works (the failure was not cached).
-    hung.jwksMode = 'ok';
-    expect((await launchWith({}, {}, hung)).result.status).toBe(302);
-  }, 20_000);
-
   it('signs LtiStartAssessment with the tenant key once in progress; session_data and attempt_number come back exactly', async () => {
     const sessionData = `{"exam":"é ü","n":[1,2]}  trailing`;
     const started = await launchWith({
@@ -534,83 +463,5 @@ describe.each(backends())('LTI 1.3 Proctoring Services on $name', (backend) => {
     expect(
       (await launchWith({ ...launch, attemptNumber: 9, messageType: 'LtiEndAssessment' })).result.status,
     ).toBe(404);
-  });
-
-  it('sends proctor actions to the Assessment Control Service with a client-credentials token, retrying failures', async () => {
-    const launch = {
-      sub: 'controlled',
-      resourceLinkId: 'link-acs',
-      attemptNumber: 2,
-      sessionData: 'acs-data',
-    };
-    const { sessionId } = sessionOf((await launchWith(launch)).result.location);
-    const session = await test.request<any>('GET', `/api/v1/sessions/${sessionId}`, { key: tenant.apiKey });
-    await transitionSession(
-      test.app.context.db,
-      test.app.context.events,
-      { tenantId: tenant.tenantId, sessionId, actor: 'test', reason: 'test' },
-      'in_progress',
-    );
-    await recordViolation(
-      test,
-      { tenantId: tenant.tenantId, examId: session.body.examId, id: sessionId },
-      { type: 'fullscreen_exit', snapshots: [] },
-    );
-    platform.controlFailures = 1;
-    const flagged = await test.request<any>('POST', `/api/v1/sessions/${sessionId}/actions`, {
-      key: tenant.apiKey,
-      body: { action: 'flag', message: 'Left fullscreen twice' },
-    });
-    expect(flagged.status).toBe(200);
-    const view = () => test.request<any>('GET', `/api/v1/sessions/${sessionId}/lti`, { key: tenant.apiKey });
-    await expect
-      .poll(async () => (await view()).body.controlCalls[0]?.status, { timeout: 15_000, interval: 250 })
-      .toBe('delivered');
-    const call = (await view()).body.controlCalls[0];
-    expect(call).toMatchObject({
-      action: 'flag',
-      attempts: 2,
-      responseStatus: 200,
-      platformStatus: 'flagged',
-      error: null,
-    });
-
-    const received = platform.controls.find(
-      (c) => c.body.action === 'flag' && (c.body.user as any).sub === 'controlled',
-    )!;
-    expect(received.contentType).toBe(controlMediaType);
-    expect(received.body).toMatchObject({
-      user: { iss: platform.issuer, sub: 'controlled' },
-      resource_link: { id: 'link-acs' },
-      attempt_number: 2,
-      action: 'flag',
-      incident_severity: 0.25,
-      reason_code: '4',
-      reason_msg: 'Left fullscreen twice',
-    });
-    expect(Date.parse(received.body.incident_time as string)).not.toBeNaN();
-    const issued = platform.tokensIssued.find((t) => t.token === received.token)!;
-    expect(issued.assertion).toMatchObject({
-      iss: platform.clientId,
-      sub: platform.clientId,
-      aud: `${platform.url}/token`,
-    });
-    expect(platform.tokenRejected).toEqual([]);
-
-    // warn is not an ACS action; terminate is.
-    await test.request('POST', `/api/v1/sessions/${sessionId}/actions`, {
-      key: tenant.apiKey,
-      body: { action: 'warn', message: 'hi' },
-    });
-    await test.request('POST', `/api/v1/sessions/${sessionId}/actions`, {
-      key: tenant.apiKey,
-      body: { action: 'terminate' },
-    });
-    await expect
-      .poll(async () => (await view()).body.controlCalls.map((c: any) => `${c.action}:${c.status}`), {
-        timeout: 10_000,
-      })
-      .toEqual(['flag:delivered', 'terminate:delivered']);
-    expect((await view()).body.controlCalls[1].platformStatus).toBe('terminated');
   });
 });

@@ -349,3 +349,74 @@ function autoPost(action: string, fields: Record<string, string>): string {
     .join('');
   return `<!doctype html><title>Signing in</title><form method="post" action="${escapeAttr(action)}">${inputs}</form><script>document.forms[0].submit()</script>`;
 }
+
+export interface LoginStep {
+  state: string;
+  nonce: string;
+  /** `name=value` of the state cookie the tool set. */
+  cookie: string;
+  location: URL;
+}
+
+export interface LaunchResult {
+  status: number;
+  location: string | null;
+  text: string;
+  headers: Headers;
+}
+
+/** Drives the tool's login and launch without a browser, the way a browser would. */
+export class LaunchDriver {
+  constructor(readonly toolUrl: string) {}
+
+  /** Login initiation as the platform's link does it; returns what the tool sent to the platform. */
+  async login(from: LtiPlatform, launch: Launch = {}): Promise<LoginStep> {
+    const response = await fetch(from.loginUrl(launch), { redirect: 'manual' });
+    if (response.status !== 302)
+      throw new Error(`login answered ${response.status}: ${await response.text()}`);
+    const location = new URL(response.headers.get('location')!);
+    return {
+      state: location.searchParams.get('state')!,
+      nonce: location.searchParams.get('nonce')!,
+      cookie: response.headers.get('set-cookie')!.split(';')[0]!,
+      location,
+    };
+  }
+
+  async postLaunch(form: Record<string, string>, cookie?: string): Promise<LaunchResult> {
+    const response = await fetch(`${this.toolUrl}/lti/launch`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...(cookie ? { cookie } : {}) },
+      body: new URLSearchParams(form),
+    });
+    return {
+      status: response.status,
+      location: response.headers.get('location'),
+      text: await response.text(),
+      headers: response.headers,
+    };
+  }
+
+  /** A whole launch: login, a token signed as the platform would (or with `sign` options), the post. */
+  async launch(from: LtiPlatform, launch: Launch = {}, sign: SignOptions = {}) {
+    const step = await this.login(from, launch);
+    const idToken = await from.sign(from.claims(launch, step.nonce), sign);
+    return {
+      step,
+      idToken,
+      result: await this.postLaunch({ id_token: idToken, state: step.state }, step.cookie),
+    };
+  }
+}
+
+/** The candidate token and session id of a launch's redirect to the candidate page. */
+export function sessionOfRedirect(location: string | null): { token: string; sessionId: string } {
+  if (!location?.startsWith('/candidate?token='))
+    throw new Error(`not a candidate page redirect: ${location}`);
+  const token = decodeURIComponent(location.split('token=')[1]!);
+  const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as {
+    sid: string;
+  };
+  return { token, sessionId: claims.sid };
+}

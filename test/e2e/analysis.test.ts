@@ -4,6 +4,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../support/browser.js';
 import { startTestApp, type TestApp } from '../support/app.js';
+import { samplerFfmpegs } from '../support/sampler-ffmpeg.js';
 import { fakeCameraY4m, fakeMicrophoneWav, testdata } from '../support/testdata.js';
 
 /**
@@ -11,7 +12,10 @@ import { fakeCameraY4m, fakeMicrophoneWav, testdata } from '../support/testdata.
  * Chromium's fake devices, mediasoup, the frame sampler, the analysis workers and the rules, to
  * the proctor dashboard. The reference photo is a frame of the Foreman clip.
  */
-describe('server-side analysis of live streams in Chromium', () => {
+// The server takes the first usable ffmpeg, as it would in production.
+const ffmpegs = (await samplerFfmpegs('server-side analysis')).slice(0, 1);
+
+describe.each(ffmpegs)('server-side analysis of live streams in Chromium ($source ffmpeg)', () => {
   let test: TestApp;
   let apiKey: string;
   let examId: string;
@@ -258,3 +262,19 @@ describe('server-side analysis of live streams in Chromium', () => {
     }
   });
 });
+
+if (ffmpegs.length === 0) {
+  describe('server-side analysis without a usable ffmpeg', () => {
+    it('is reported off by the node (which part, why, the fix), not silently absent', async () => {
+      const test = await startTestApp({ name: 'pglite' }, {}, { media: true, analysis: true });
+      try {
+        const ready = await test.request<any>('GET', '/readyz');
+        expect(ready.body.analysis).toMatchObject({ status: 'off', part: 'sampler' });
+        expect(ready.body.analysis.reason).toMatch(/no usable ffmpeg/);
+        expect(test.app.monitor).toBeUndefined();
+      } finally {
+        await test.close();
+      }
+    });
+  });
+}

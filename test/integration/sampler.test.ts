@@ -20,6 +20,7 @@ import {
   testdataFile,
   type RtpSource,
 } from '../support/rtp-source.js';
+import { samplerFfmpegs } from '../support/sampler-ffmpeg.js';
 import { rtpParameters } from '../support/sockets.js';
 
 /**
@@ -112,7 +113,9 @@ function maxGap(times: number[]): number {
   return gap;
 }
 
-describe('frame sampler on a real mediasoup worker', () => {
+const ffmpegs = await samplerFfmpegs('frame sampler');
+
+describe.each(ffmpegs)('frame sampler on a real mediasoup worker ($source ffmpeg)', (ffmpeg) => {
   let dir: string;
   /** The foreman clip as VP8 and espeak-ng speech as Opus, encoded once. */
   let clip: string;
@@ -170,6 +173,7 @@ describe('frame sampler on a real mediasoup worker', () => {
       challengeFps: 10,
       maxTaps: 3,
       stallAfterMs: 2000,
+      ffmpegPath: ffmpeg.path,
     });
     sampler.on('tap:opened', (tap) => tap.pids.forEach((pid) => decoderPids.add(pid)));
     sampler.on('decoder:started', (started) => decoderPids.add(started.pid));
@@ -388,5 +392,28 @@ describe('frame sampler on a real mediasoup worker', () => {
     await expect.poll(() => sampler.taps().length).toBe(0);
     expect(await gone(pids)).toBe(true);
     expect(faults.filter((message) => !/SIGKILL/.test(message))).toEqual([]);
+  });
+});
+
+describe('frame sampler without a usable ffmpeg', () => {
+  it('refuses to start, naming each ffmpeg it tried and the fix', async () => {
+    const minPort = 20000 + Math.floor(Math.random() * 2000) * 20;
+    const logger = createLogger('silent');
+    const media = await MediaService.create({
+      workers: 1,
+      announcedIp: '127.0.0.1',
+      minPort,
+      maxPort: minPort + 19,
+      logger,
+    });
+    process.env.FFMPEG_PATH = path.join(os.tmpdir(), 'vigil-no-such-ffmpeg');
+    try {
+      await expect(SamplerService.create({ media, logger, monitorFps: 1, challengeFps: 10 })).rejects.toThrow(
+        /no usable ffmpeg: FFMPEG_PATH ffmpeg .*vigil-no-such-ffmpeg: does not run: .*Fix: install ffmpeg 5\.1\+/,
+      );
+    } finally {
+      delete process.env.FFMPEG_PATH;
+      media.close();
+    }
   });
 });

@@ -13,8 +13,10 @@ const backend = process.env.VIGIL_URL ?? 'http://localhost:8080';
 const pageRoutes = (): Plugin => {
   const rewrite: Connect.NextHandleFunction = (req, _res, next) => {
     const url = req.url ?? '';
+    const outcome = /^\/candidate\/outcome\/?(\?.*)?$/.exec(url);
     const match = /^\/(candidate|proctor)\/?(\?.*)?$/.exec(url);
-    if (match) req.url = `/${match[1]}.html${match[2] ?? ''}`;
+    if (outcome) req.url = `/outcome.html${outcome[1] ?? ''}`;
+    else if (match) req.url = `/${match[1]}.html${match[2] ?? ''}`;
     next();
   };
   return {
@@ -47,6 +49,7 @@ export default defineConfig({
       input: {
         candidate: fileURLToPath(new URL('candidate.html', import.meta.url)),
         proctor: fileURLToPath(new URL('proctor.html', import.meta.url)),
+        outcome: fileURLToPath(new URL('outcome.html', import.meta.url)),
       },
       output: {
         // Libraries change rarely: a separate chunk stays cached across app releases.

@@ -41,4 +41,5 @@ export async function registerPages(app: FastifyInstance): Promise<void> {
   };
   app.get('/candidate', { schema: { hide: true } }, page('candidate.html'));
   app.get('/proctor', { schema: { hide: true } }, page('proctor.html'));
+  app.get('/candidate/outcome', { schema: { hide: true } }, page('outcome.html'));
 }

@@ -101,4 +101,62 @@ describe('human review on the dashboard', () => {
     ]);
     await page.close();
   });
+
+  it("shows the candidate their own record in plain words, with the review's outcome and how to appeal", async () => {
+    const { apiKey, tenantId } = await test.createTenant();
+    const seeded = await seedSession(test, apiKey);
+    const ref = { tenantId, examId: seeded.examId, id: seeded.id };
+    const faces = await recordViolation(test, ref, { type: 'multiple_faces', confidence: 1, snapshots: [] });
+    await recordViolation(test, ref, { type: 'tab_hidden', confidence: 1, snapshots: [] });
+    await test.request('PUT', `/api/v1/candidates/${seeded.candidateId}/profile`, {
+      key: apiKey,
+      body: { speechAllowed: true },
+    });
+    const user = await test.createUser(tenantId, 'admin');
+    const login = await test.request<any>('POST', '/api/v1/auth/token', {
+      body: { email: user.email, password: user.password },
+    });
+    await test.request('POST', `/api/v1/sessions/${seeded.id}/reviews`, {
+      token: login.body.accessToken,
+      body: { violationId: faces.violation.id, decision: 'dismissed', note: 'Private reviewer reasoning' },
+    });
+    await test.request('POST', `/api/v1/sessions/${seeded.id}/actions`, {
+      key: apiKey,
+      body: { action: 'terminate' },
+    });
+
+    const page = await browser.newPage();
+    page.on('pageerror', (error) => console.error('outcome page error:', error.message));
+    await page.goto(`${test.url}/candidate/outcome?token=${encodeURIComponent(seeded.candidateToken)}`);
+    await page.waitForSelector('[data-testid=outcome-item][data-type=multiple_faces]');
+    expect(await page.locator('[data-testid=outcome-status]').textContent()).toContain(
+      'your session ended (terminated)',
+    );
+    const dismissed = page.locator('[data-testid=outcome-item][data-type=multiple_faces]');
+    expect(await dismissed.getAttribute('data-review')).toBe('dismissed');
+    expect(await dismissed.textContent()).toContain('does not count against you');
+    expect(await page.locator('[data-testid=outcome-item][data-type=tab_hidden]').textContent()).toContain(
+      'Not reviewed yet',
+    );
+    expect(await page.locator('[data-testid=outcome-review]').textContent()).toBe(
+      'A person reviewed 1 of 2 notices: 1 dismissed as not a problem, 1 not reviewed yet.',
+    );
+    expect(await page.locator('[data-testid=outcome-score]').textContent()).toContain('5 of 100');
+    expect(await page.locator('[data-testid=outcome-accommodations]').textContent()).toContain(
+      'Speech allowed',
+    );
+    expect(await page.locator('[data-testid=appeal]').textContent()).toContain('npx vigil bundle verify');
+    // Staff notes and names stay with the staff.
+    const body = (await page.textContent('body')) ?? '';
+    expect(body).not.toContain('Private reviewer reasoning');
+    expect(body).not.toContain('user:');
+    expect(await axeFindings(page)).toEqual([]);
+
+    // Only the candidate's own token opens it; staff get 403, a bad token 401.
+    const staff = await test.request<any>('GET', '/api/v1/candidate/outcome', { key: apiKey });
+    expect(staff.status).toBe(403);
+    await page.goto(`${test.url}/candidate/outcome?token=not-a-token`);
+    await page.waitForSelector('[data-testid=outcome-status]:has-text("could not be shown")');
+    await page.close();
+  });
 });

@@ -123,6 +123,16 @@ export class CandidateView {
     this.#ended.replaceChildren(
       el('h2', {}, 'Session ended'),
       el('p', {}, why, ' Your camera and microphone are off. You can close this tab.'),
+      el(
+        'p',
+        {},
+        el(
+          'a',
+          { href: `/candidate/outcome${location.search}`, 'data-testid': 'outcome-link' },
+          'See what was recorded',
+        ),
+        ' (and how to appeal).',
+      ),
     );
     this.#ended.hidden = false;
     this.#ended.focus();

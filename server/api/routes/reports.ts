@@ -1,6 +1,12 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { ServiceContext } from '../../app/context.js';
-import { buildBundle, buildReport, evidenceFilesOf, renderReportPdf } from '../../reports/index.js';
+import {
+  buildBundle,
+  buildReport,
+  candidateOutcome,
+  evidenceFilesOf,
+  renderReportPdf,
+} from '../../reports/index.js';
 import { principalOf } from '../request.js';
 import { idParams } from '../schemas.js';
 
@@ -33,6 +39,13 @@ export const reportRoutes =
           .header('content-disposition', `inline; filename="session-${report.session.id}.pdf"`)
           .send(pdf);
       },
+    );
+
+    // The candidate's own outcome (the page /candidate/outcome?token=… reads it).
+    app.get(
+      '/candidate/outcome',
+      { config: { auth: ['candidate'] }, schema: { tags: ['reports'] } },
+      async (request) => candidateOutcome(db, principalOf(request)),
     );
 
     // The appeal bundle: the report, its evidence and audit entries, checkable offline.

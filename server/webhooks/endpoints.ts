@@ -105,6 +105,7 @@ export async function createWebhook(
         events: [...new Set(input.events ?? [])],
         description: input.description ?? null,
         secretCiphertext: services.box.seal(secret, id),
+        keyId: services.box.keyId,
       })
       .returning();
     await appendAudit(tx, {
@@ -183,6 +184,7 @@ export async function rotateWebhookSecret(
       .update(webhookEndpoints)
       .set({
         secretCiphertext: services.box.seal(secret, id),
+        keyId: services.box.keyId,
         previousSecretCiphertext: current ? row.secretCiphertext : null,
         previousSecretExpiresAt: expiresAt,
         updatedAt: new Date(),

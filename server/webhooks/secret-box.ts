@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import type { Config } from '../config/index.js';
 import { AppError } from '../shared/index.js';
 
@@ -17,6 +17,11 @@ export class SecretBox {
     this.#key = material
       ? Buffer.from(hkdfSync('sha256', material, 'vigil-webhooks', 'webhook signing secret sealing v1', 32))
       : undefined;
+  }
+
+  /** A fingerprint of the sealing key (not the key): which node can open what. */
+  get keyId(): string {
+    return createHmac('sha256', this.#requireKey()).update('vigil webhook key id').digest('hex').slice(0, 16);
   }
 
   /** False on a node holding only a JWT public key: it can neither register nor deliver. */

@@ -119,6 +119,8 @@ export class WebhookWorker {
         .where(
           and(
             isNull(webhookEndpoints.disabledAt),
+            // Only what this node can sign: a node with another server secret leaves them alone.
+            eq(webhookEndpoints.keyId, this.#options.box.keyId),
             or(
               and(eq(webhookDeliveries.state, 'pending'), lte(webhookDeliveries.nextAttemptAt, now)),
               and(eq(webhookDeliveries.state, 'sending'), lt(webhookDeliveries.leaseUntil, now)),

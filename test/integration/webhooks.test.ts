@@ -7,7 +7,12 @@ import path from 'node:path';
 import { and, eq, inArray } from 'drizzle-orm';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { webhookDeliveries, webhookEndpoints, webhookEvents } from '../../server/db/index.js';
+import {
+  webhookAttempts,
+  webhookDeliveries,
+  webhookEndpoints,
+  webhookEvents,
+} from '../../server/db/index.js';
 import { openViolation, transitionSession } from '../../server/proctoring/index.js';
 import {
   createWebhook,
@@ -366,15 +371,20 @@ describe.each(backends())('webhooks on $name', (backend: Backend) => {
   });
 
   it('purges finished events after their retention, never one still owed', async () => {
+    // A tenant of its own: no other endpoint owes these events anything.
+    const own = await newTenant(test);
     const hook = consumer.hook();
-    const endpoint = await register(hook.url, { events: ['session.flagged'] });
-    const seeded = await seedSession(test, key);
-    await test.request('POST', `/api/v1/sessions/${seeded.id}/actions`, { key, body: { action: 'flag' } });
-    const [done] = await pollDeliveries(endpoint.id, 1);
+    const endpoint = await register(hook.url, { events: ['session.flagged'] }, own.apiKey);
+    const seeded = await seedSession(test, own.apiKey);
+    await test.request('POST', `/api/v1/sessions/${seeded.id}/actions`, {
+      key: own.apiKey,
+      body: { action: 'flag' },
+    });
+    const [done] = await pollDeliveries(endpoint.id, 1, own.apiKey);
     const { db } = test.app.context;
     const owed = await db.transaction(async (tx) => {
       await recordWebhookEvent(tx, {
-        tenantId,
+        tenantId: own.tenantId,
         sessionId: seeded.id,
         type: 'session.flagged',
         object: () => Promise.resolve({}),
@@ -397,9 +407,10 @@ describe.each(backends())('webhooks on $name', (backend: Backend) => {
       .from(webhookEvents)
       .where(inArray(webhookEvents.id, [done.eventId, owed.eventId]));
     expect(left).toEqual([{ id: owed.eventId }]);
-    const log = await test.request<any[]>('GET', `/api/v1/webhooks/${endpoint.id}/deliveries`, { key });
+    const log = await test.request<any[]>('GET', `/api/v1/webhooks/${endpoint.id}/deliveries`, {
+      key: own.apiKey,
+    });
     expect(log.body).toEqual([]);
-    await test.request('DELETE', `/api/v1/webhooks/${endpoint.id}`, { key });
   });
 
   it('replays a logged delivery with the same webhook-id (202)', async () => {
@@ -668,13 +679,15 @@ describe.each(backends())('webhook durability and SSRF on $name', (backend: Back
   });
 
   if (backend.redisUrl) {
-    it('two nodes on one PostgreSQL deliver each event exactly once', async () => {
+    it('two nodes on one PostgreSQL deliver each event exactly once; a node with another secret leaves them be', async () => {
       const options = { webhooks: { pollIntervalMs: 20 } };
-      // Nodes of one deployment share the server secret that seals the signing secrets.
+      // Nodes of one deployment share the server secret that seals the signing secrets; the
+      // third has its own (another deployment on the same database, or one mid secret change).
       const env = { ...allowPrivate, JWT_SECRET: randomBytes(32).toString('hex') };
-      const [one, two] = await Promise.all([
+      const [one, two, foreign] = await Promise.all([
         startTestApp(backend, env, options),
         startTestApp(backend, env, options),
+        startTestApp(backend, allowPrivate, options),
       ]);
       try {
         const { apiKey, tenantId } = await newTenant(one);
@@ -709,9 +722,15 @@ describe.each(backends())('webhook durability and SSRF on $name', (backend: Back
         const ids = hook.received().map((receipt) => receipt.headers['webhook-id']);
         expect(ids).toHaveLength(count);
         expect(new Set(ids).size).toBe(count);
+        const attempts = await one.app.context.db
+          .select({ attempt: webhookAttempts.attempt, outcome: webhookAttempts.outcome })
+          .from(webhookAttempts)
+          .where(eq(webhookAttempts.tenantId, tenantId));
+        expect(attempts).toHaveLength(count);
+        expect(attempts.every((entry) => entry.attempt === 1 && entry.outcome === 'succeeded')).toBe(true);
       } finally {
         await closeApp(one);
-        await two.close();
+        await Promise.all([two.close(), foreign.close()]);
       }
     });
   }

@@ -39,6 +39,11 @@ export const webhookEndpoints = pgTable(
     events: jsonb('events').$type<WebhookEventType[]>().notNull().default([]),
     description: text('description'),
     secretCiphertext: text('secret_ciphertext').notNull(),
+    /**
+     * Which sealing key the secrets are under (a fingerprint, not the key): a node claims only the
+     * deliveries it can sign, so a node with another server secret never spends their attempts.
+     */
+    keyId: text('key_id').notNull(),
     /** The secret before the last rotation: it signs beside the new one until it expires. */
     previousSecretCiphertext: text('previous_secret_ciphertext'),
     previousSecretExpiresAt: timestamp('previous_secret_expires_at', { withTimezone: true }),
@@ -50,6 +55,8 @@ export const webhookEndpoints = pgTable(
   (t) => [
     // GET /webhooks, and the outbox's fan-out: a tenant's endpoints.
     index('webhook_endpoints_tenant_idx').on(t.tenantId, t.createdAt),
+    // The workers' claim: endpoints sealed under this node's key.
+    index('webhook_endpoints_key_idx').on(t.keyId),
   ],
 );
 

@@ -37,6 +37,8 @@ export interface Config {
   evidenceRetentionDays: number | undefined;
   /** Webhook delivery: whether targets on loopback / private networks are allowed. */
   webhooks: { allowPrivateTargets: boolean };
+  /** LTI: whether platform URLs on loopback / private networks are allowed. */
+  lti: { allowPrivateTargets: boolean };
   /** Seconds to receive a request's headers, and its body (large bodies get a rate floor on top). */
   requestTimeoutSeconds: number;
   /** PostgreSQL connect and statement timeout (seconds); API requests get this plus 5 s. */
@@ -111,6 +113,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     },
     evidenceRetentionDays: e.EVIDENCE_RETENTION_DAYS,
     webhooks: { allowPrivateTargets: e.WEBHOOK_ALLOW_PRIVATE_TARGETS },
+    lti: { allowPrivateTargets: e.LTI_ALLOW_PRIVATE_TARGETS },
     requestTimeoutSeconds: e.REQUEST_TIMEOUT_SECONDS,
     databaseTimeoutSeconds: e.DATABASE_TIMEOUT_SECONDS,
     defaultPlan: e.DEFAULT_PLAN,

@@ -65,6 +65,8 @@ export const environmentSchema = z.object({
   EVIDENCE_RETENTION_DAYS: int(1, 36_500).optional(),
   /** Let webhooks reach loopback and private networks (tests, on-premises consumers); SSRF guard off. */
   WEBHOOK_ALLOW_PRIVATE_TARGETS: booleanString.default(false),
+  /** Let LTI platform URLs (JWKS, token, Assessment Control) be on loopback and private networks. */
+  LTI_ALLOW_PRIVATE_TARGETS: booleanString.default(false),
   /** The plan of a tenant that was never given one (`vigil tenant plan`); self-hosted: unlimited. */
   DEFAULT_PLAN: z.enum(['free', 'pro', 'enterprise']).default('enterprise'),
 });

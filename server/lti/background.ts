@@ -21,8 +21,9 @@ export function startLtiBackground(
   const control = new AssessmentControl({
     db: context.db,
     events: context.events,
-    tokens: new PlatformTokens(keys),
+    tokens: new PlatformTokens(keys, { allowPrivateTargets: context.config.lti.allowPrivateTargets }),
     logger,
+    allowPrivateTargets: context.config.lti.allowPrivateTargets,
     pollMs: options.controlPollMs,
   });
   const sweep = runPeriodically(() => sweepExpiredStates(context.db), {

@@ -11,6 +11,7 @@ import {
 import type { ProctoringEventMap, ProctoringEvents } from '../proctoring/index.js';
 import { backoffMs, runPeriodically, type Logger } from '../shared/index.js';
 import { claim, controlMediaType } from './claims.js';
+import { guardedFetch } from './outbound.js';
 import { platformRequestTimeoutMs, type PlatformTokens } from './platform-token.js';
 
 /** Proctor actions the Assessment Control Service carries (warn stays between proctor and candidate). */
@@ -41,6 +42,7 @@ interface ControlOptions {
   events: ProctoringEvents;
   tokens: PlatformTokens;
   logger: Logger;
+  allowPrivateTargets: boolean;
   pollMs?: number;
 }
 
@@ -154,16 +156,20 @@ export class AssessmentControl {
     try {
       if (!row?.controlUrl) throw new Error('the platform registration or attempt is gone');
       const token = await tokens.token(row.platform);
-      const response = await fetch(row.controlUrl, {
-        method: 'POST',
-        headers: {
-          'content-type': controlMediaType,
-          accept: controlMediaType,
-          authorization: `Bearer ${token}`,
+      const response = await guardedFetch(
+        row.controlUrl,
+        {
+          method: 'POST',
+          headers: {
+            'content-type': controlMediaType,
+            accept: controlMediaType,
+            authorization: `Bearer ${token}`,
+          },
+          body: JSON.stringify(call.body),
+          signal: AbortSignal.timeout(platformRequestTimeoutMs),
         },
-        body: JSON.stringify(call.body),
-        signal: AbortSignal.timeout(platformRequestTimeoutMs),
-      });
+        this.#options.allowPrivateTargets,
+      );
       if (response.status === 401) tokens.forget(row.platform.id);
       const answer = (await response.json().catch(() => null)) as { status?: unknown } | null;
       outcome = {

@@ -1,7 +1,8 @@
 import { timingSafeEqual } from 'node:crypto';
-import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose';
+import { createRemoteJWKSet, customFetch, errors, jwtVerify, type JWTPayload } from 'jose';
 import type { ltiPlatforms } from '../db/index.js';
 import { claim, claimProblem, launchClaimsSchema, type LaunchClaims } from './claims.js';
+import { guardedFetch, PrivateTargetRefused } from './outbound.js';
 import { LtiRefusal } from './refusal.js';
 
 type PlatformRow = typeof ltiPlatforms.$inferSelect;
@@ -19,10 +20,14 @@ const maxTokenAge = '10 minutes';
  */
 export class PlatformKeySets {
   readonly #sets = new Map<string, { url: string; set: RemoteKeySet }>();
-  readonly #options: { timeoutMs: number; cooldownMs: number };
+  readonly #options: { timeoutMs: number; cooldownMs: number; allowPrivate: boolean };
 
-  constructor(options: { timeoutMs?: number; cooldownMs?: number } = {}) {
-    this.#options = { timeoutMs: options.timeoutMs ?? 5_000, cooldownMs: options.cooldownMs ?? 3_000 };
+  constructor(options: { timeoutMs?: number; cooldownMs?: number; allowPrivateTargets: boolean }) {
+    this.#options = {
+      timeoutMs: options.timeoutMs ?? 5_000,
+      cooldownMs: options.cooldownMs ?? 3_000,
+      allowPrivate: options.allowPrivateTargets,
+    };
   }
 
   of(platform: PlatformRow): RemoteKeySet {
@@ -32,6 +37,7 @@ export class PlatformKeySets {
       timeoutDuration: this.#options.timeoutMs,
       cooldownDuration: this.#options.cooldownMs,
       cacheMaxAge: 10 * 60 * 1000,
+      [customFetch]: (url, init) => guardedFetch(url, init, this.#options.allowPrivate),
     });
     this.#sets.set(platform.id, { url: platform.jwksUrl, set });
     return set;
@@ -80,6 +86,8 @@ export async function verifyIdToken(
 }
 
 function describeVerifyError(error: unknown): string {
+  if (error instanceof PrivateTargetRefused)
+    return "the platform's key set is on a network Vigil may not reach";
   if (error instanceof errors.JWTExpired) return 'the launch has expired';
   if (error instanceof errors.JWTClaimValidationFailed) {
     switch (error.claim) {

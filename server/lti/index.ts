@@ -15,3 +15,4 @@ export { sweepExpiredStates, loginStateTtlMs } from './login.js';
 export { claim, controlScope, controlMediaType, ltiVersion } from './claims.js';
 export { startLtiBackground } from './background.js';
 export type { LtiBackground } from './background.js';
+export { assertPublicTarget, PrivateTargetRefused } from './outbound.js';

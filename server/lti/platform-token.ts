@@ -3,6 +3,7 @@ import { SignJWT } from 'jose';
 import { z } from 'zod';
 import type { ltiPlatforms } from '../db/index.js';
 import { controlScope } from './claims.js';
+import { guardedFetch } from './outbound.js';
 import type { ToolKeys } from './tool-keys.js';
 
 type PlatformRow = typeof ltiPlatforms.$inferSelect;
@@ -23,10 +24,12 @@ export const platformRequestTimeoutMs = 10_000;
  */
 export class PlatformTokens {
   readonly #keys: ToolKeys;
+  readonly #allowPrivate: boolean;
   readonly #cache = new Map<string, { token: string; expiresAt: number }>();
 
-  constructor(keys: ToolKeys) {
+  constructor(keys: ToolKeys, options: { allowPrivateTargets: boolean }) {
     this.#keys = keys;
+    this.#allowPrivate = options.allowPrivateTargets;
   }
 
   async token(platform: PlatformRow): Promise<string> {
@@ -42,17 +45,21 @@ export class PlatformTokens {
       .setIssuedAt()
       .setExpirationTime('5m')
       .sign(signing.key);
-    const response = await fetch(platform.accessTokenUrl, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-      body: new URLSearchParams({
-        grant_type: 'client_credentials',
-        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
-        client_assertion: assertion,
-        scope: controlScope,
-      }),
-      signal: AbortSignal.timeout(platformRequestTimeoutMs),
-    });
+    const response = await guardedFetch(
+      platform.accessTokenUrl,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+        body: new URLSearchParams({
+          grant_type: 'client_credentials',
+          client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+          client_assertion: assertion,
+          scope: controlScope,
+        }),
+        signal: AbortSignal.timeout(platformRequestTimeoutMs),
+      },
+      this.#allowPrivate,
+    );
     if (!response.ok) throw new Error(`the token endpoint answered ${response.status}`);
     const parsed = tokenResponse.safeParse(await response.json().catch(() => null));
     if (!parsed.success) throw new Error('the token endpoint answered without an access_token');

@@ -4,6 +4,7 @@ import { appendAudit } from '../audit/index.js';
 import { actorOf, type Principal } from '../auth/index.js';
 import { ltiPlatforms, type Database } from '../db/index.js';
 import { AppError, notFound } from '../shared/index.js';
+import { assertPublicTarget, PrivateTargetRefused } from './outbound.js';
 
 type PlatformRow = typeof ltiPlatforms.$inferSelect;
 
@@ -64,7 +65,20 @@ export async function registerPlatform(
   principal: Principal,
   input: RegisterPlatformInput,
   baseUrl: string,
+  allowPrivateTargets: boolean,
 ): Promise<PlatformView> {
+  // Vigil fetches these two itself (the login URL is only where browsers are sent).
+  for (const field of ['jwksUrl', 'accessTokenUrl'] as const) {
+    const url = input[field];
+    if (url === undefined) continue;
+    try {
+      await assertPublicTarget(url, allowPrivateTargets);
+    } catch (error) {
+      if (error instanceof PrivateTargetRefused)
+        throw new AppError('unprocessable', `${field}: ${error.message}`);
+      throw error;
+    }
+  }
   const row = await db.transaction(async (tx) => {
     const [inserted] = await tx
       .insert(ltiPlatforms)

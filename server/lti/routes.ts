@@ -28,10 +28,11 @@ const pageSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; frame
  * HTML forms and redirects to browsers, so failures are pages a candidate can read (never JSON).
  */
 export const ltiRoutes =
-  (context: ServiceContext, keySets = new PlatformKeySets()) =>
+  (context: ServiceContext) =>
   async (app: FastifyInstance): Promise<void> => {
     const { db, config, logger } = context;
     const keys = new ToolKeys(db, new KeySealer(config.jwt));
+    const keySets = new PlatformKeySets({ allowPrivateTargets: config.lti.allowPrivateTargets });
 
     // Anonymous and each login stores a state: the same per-address budget as the API.
     app.addHook('onRequest', async (request) => context.rateLimiter.consumeRequest(`ip:${request.ip}`));

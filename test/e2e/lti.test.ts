@@ -19,7 +19,7 @@ describe.each(backends())('LTI launch in Chromium on $name', (backend) => {
   let context: BrowserContext;
 
   beforeAll(async () => {
-    test = await startTestApp(backend, {}, { media: true });
+    test = await startTestApp(backend, { LTI_ALLOW_PRIVATE_TARGETS: 'true' }, { media: true });
     ({ apiKey } = await test.createTenant());
     platform = await LtiPlatform.start();
     platform.useTool(test.url);

@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { PlatformKeySets, verifyIdToken } from '../../server/lti/id-token.js';
+import { assertPublicTarget } from '../../server/lti/outbound.js';
+import { LtiPlatform } from '../support/lti-platform.js';
 import { KeySealer } from '../../server/lti/sealing.js';
 import { policyFromSettings } from '../../server/lti/launch.js';
 import { parseCookies, stateCookieName } from '../../server/lti/login.js';
@@ -65,5 +68,55 @@ describe('LTI launch helpers', () => {
     expect(parseCookies(undefined)).toEqual({});
     expect(stateCookieName('s1')).not.toBe(stateCookieName('s2'));
     expect(stateCookieName('s1')).toMatch(/^vigil_lti_[0-9a-f]{16}$/);
+  });
+});
+
+describe('LTI SSRF guard', () => {
+  it('refuses loopback, private and link-local targets unless allowed', async () => {
+    for (const url of [
+      'http://127.0.0.1/x',
+      'http://[::1]/x',
+      'http://10.0.0.1/x',
+      'http://169.254.169.254/x',
+      'http://localhost/x',
+    ]) {
+      await expect(assertPublicTarget(url, false), url).rejects.toThrow(/loopback, private/);
+      await expect(assertPublicTarget(url, true)).resolves.toBeUndefined();
+    }
+    await expect(assertPublicTarget('http://93.184.216.34/x', false)).resolves.toBeUndefined();
+    await expect(assertPublicTarget('http://no-such-host.invalid/x', false)).rejects.toThrow(
+      /does not resolve/,
+    );
+  });
+
+  it('never fetches a platform key set on loopback when private targets are not allowed', async () => {
+    const platform = await LtiPlatform.start();
+    try {
+      const row = {
+        id: '00000000-0000-4000-8000-000000000001',
+        tenantId: '00000000-0000-4000-8000-000000000002',
+        issuer: platform.issuer,
+        clientId: platform.clientId,
+        deploymentIds: [platform.deploymentId],
+        authLoginUrl: `${platform.url}/auth`,
+        jwksUrl: `${platform.url}/jwks`,
+        accessTokenUrl: null,
+        createdAt: new Date(),
+      };
+      const token = await platform.sign(platform.claims({}, 'n'));
+      await expect(
+        verifyIdToken(new PlatformKeySets({ allowPrivateTargets: false }), row, token, 'n'),
+      ).rejects.toMatchObject({
+        status: 401,
+        reason: expect.stringMatching(/may not reach/),
+      });
+      expect(platform.jwksFetches).toBe(0);
+      await expect(
+        verifyIdToken(new PlatformKeySets({ allowPrivateTargets: true }), row, token, 'n'),
+      ).resolves.toMatchObject({ sub: 'user-1' });
+      expect(platform.jwksFetches).toBe(1);
+    } finally {
+      await platform.close();
+    }
   });
 });

@@ -36,7 +36,8 @@ describe.each(backends())('LTI 1.3 platform key sets and Assessment Control on $
   const sessionOf = sessionOfRedirect;
 
   beforeAll(async () => {
-    test = await startTestApp(backend);
+    // The emulated platform is on loopback, which the SSRF guard refuses by default.
+    test = await startTestApp(backend, { LTI_ALLOW_PRIVATE_TARGETS: 'true' });
     driver = new LaunchDriver(test.url);
     tenant = await test.createTenant();
     platform = await newPlatform();

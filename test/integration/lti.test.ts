@@ -2,6 +2,7 @@ import { eq } from 'drizzle-orm';
 import { decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ltiLoginStates, ltiToolKeys } from '../../server/db/index.js';
+import { registerPlatform } from '../../server/lti/index.js';
 import { transitionSession } from '../../server/proctoring/index.js';
 import { backends } from '../support/backends.js';
 import { seedSession, startTestApp, type TestApp } from '../support/app.js';
@@ -49,7 +50,8 @@ describe.each(backends())('LTI 1.3 Proctoring Services on $name', (backend) => {
   };
 
   beforeAll(async () => {
-    test = await startTestApp(backend);
+    // The emulated platform is on loopback, which the SSRF guard refuses by default.
+    test = await startTestApp(backend, { LTI_ALLOW_PRIVATE_TARGETS: 'true' });
     driver = new LaunchDriver(test.url);
     tenant = await test.createTenant();
     other = await test.createTenant();
@@ -119,6 +121,46 @@ describe.each(backends())('LTI 1.3 Proctoring Services on $name', (backend) => {
       key: tenant.apiKey,
     });
     expect(deleted.status).toBe(204);
+    // Without LTI_ALLOW_PRIVATE_TARGETS, URLs Vigil would fetch must not lead into its own network.
+    const apiKeyPrincipal = {
+      kind: 'apiKey',
+      tenantId: tenant.tenantId,
+      clientId: 'test',
+      name: 'test',
+    } as const;
+    for (const jwksUrl of [
+      'http://127.0.0.1:9/jwks',
+      'http://169.254.169.254/latest',
+      'http://[::1]/k',
+      'http://localhost/k',
+    ]) {
+      await expect(
+        registerPlatform(
+          test.app.context.db,
+          apiKeyPrincipal,
+          { ...removable.registration(), jwksUrl },
+          test.url,
+          false,
+        ),
+      ).rejects.toMatchObject({ code: 'unprocessable', message: expect.stringMatching(/^jwksUrl: /) });
+    }
+    await expect(
+      registerPlatform(
+        test.app.context.db,
+        apiKeyPrincipal,
+        {
+          ...removable.registration(),
+          accessTokenUrl: 'http://10.1.2.3/token',
+          jwksUrl: 'http://93.184.216.34/jwks',
+        },
+        test.url,
+        false,
+      ),
+    ).rejects.toMatchObject({
+      code: 'unprocessable',
+      message: expect.stringMatching(/^accessTokenUrl: .*10\.1\.2\.3/),
+    });
+
     const doc = await test.request<any>('GET', '/api/v1/openapi.json');
     expect(Object.keys(doc.body.paths)).toEqual(
       expect.arrayContaining([

@@ -43,6 +43,7 @@ export const ltiApiRoutes =
           principalOf(request),
           request.body,
           toolBaseUrl(config.publicUrl, request),
+          config.lti.allowPrivateTargets,
         );
         return reply.code(201).send(created);
       },

@@ -505,6 +505,16 @@ describe.each(backends())('webhooks on $name', (backend: Backend) => {
     expectError(await test.request('GET', `/api/v1/webhooks/${mine.id}`, { key }), 404, 'not_found');
   });
 
+  it('documents the webhook routes with their answers in the OpenAPI document', async () => {
+    const doc = await test.request<any>('GET', '/api/v1/openapi.json');
+    expect(doc.status).toBe(200);
+    const paths = doc.body.paths;
+    expect(Object.keys(paths['/api/v1/webhooks'])).toEqual(expect.arrayContaining(['get', 'post']));
+    expect(paths['/api/v1/webhooks'].post.responses['201']).toBeDefined();
+    expect(paths['/api/v1/webhooks/{id}/deliveries'].get.responses['200']).toBeDefined();
+    expect(paths['/api/v1/webhooks/{id}/deliveries/{deliveryId}/replay'].post.responses['202']).toBeDefined();
+  });
+
   it('measures delivery latency on loopback (event committed → consumer receipt)', async () => {
     const hook = consumer.hook();
     await register(hook.url, { events: ['violation.opened'] });

@@ -116,6 +116,23 @@ describe('due process in Chromium: no false flags', () => {
     await page.waitForSelector('[data-testid=violation][data-type=camera_off]', { timeout: 5_000 });
     await settle(2000);
     expect(await violationTypes(session.id)).toEqual(['camera_off']);
+
+    // The proctor's tile says why the score is what it is.
+    const minted = await test.request<any>('POST', '/api/v1/proctor-tokens', {
+      key: apiKey,
+      body: { name: 'Tile reader', examIds: [session.examId] },
+    });
+    const dashboard = await browser.newPage();
+    await dashboard.goto(
+      `${test.url}/proctor?token=${encodeURIComponent(minted.body.token)}&exam=${session.examId}`,
+    );
+    const tile = dashboard.locator(`[data-testid=tile][data-session="${session.id}"]`);
+    await tile.getByText('Why this score').click();
+    await tile.locator('[data-testid=tile-explanation] li:has-text("The camera sent no picture")').waitFor();
+    expect(await tile.locator('[data-testid=tile-explanation]').textContent()).toMatch(
+      /The camera sent no picture.*: 15 pts/,
+    );
+    await dashboard.close();
     await page.close();
   });
 

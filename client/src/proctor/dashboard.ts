@@ -19,6 +19,7 @@ import {
   type ProctorSocket,
 } from '../shared/socket.js';
 import type { Auth } from './auth.js';
+import type { SessionReportView } from './report-types.js';
 import { ProctorChat } from './chat.js';
 import { EvidenceViewer } from './evidence.js';
 import { Feed } from './feed.js';
@@ -237,6 +238,10 @@ export class Dashboard {
       const tile = new Tile(session, {
         action: (id, action, message) => this.#action(id, action, message),
         listen: (id, on) => this.#setListening(id, on),
+        explain: (id) =>
+          this.#auth
+            .json<SessionReportView>('GET', `/api/v1/sessions/${id}/report`)
+            .then((report) => report.explanation.contributions),
       });
       entry = {
         session,

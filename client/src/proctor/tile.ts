@@ -16,6 +16,8 @@ import {
 export interface TileCallbacks {
   action(sessionId: string, action: SessionAction, message?: string): Promise<void>;
   listen(sessionId: string, on: boolean): Promise<void>;
+  /** What makes up the score now, one line per violation (read when "Why this score" opens). */
+  explain?(sessionId: string): Promise<{ sentence: string; points: number; decision: string | null }[]>;
 }
 
 type Placeholder = 'waiting' | 'paused' | 'off' | 'disconnected' | 'reconnecting' | 'error';
@@ -140,6 +142,7 @@ export class Tile {
           el('div', {}, el('dt', {}, 'Match'), this.#match),
           el('div', {}, el('dt', {}, 'Voice'), this.#voice),
         ),
+        this.#why(id),
         this.#tickTime,
         this.#open,
         warnForm,
@@ -201,6 +204,34 @@ export class Tile {
     this.element.dataset.status = status;
     this.#flag.hidden = !flagged;
     this.#syncButtons();
+  }
+
+  /** "Why this score": collapsed (no layout change); opening it reads the explanation afresh. */
+  #why(id: string): HTMLElement {
+    const list = el('ul', { class: 'why-list', 'data-testid': 'tile-explanation' });
+    const details = el('details', { class: 'why' }, el('summary', {}, 'Why this score'), list);
+    details.addEventListener('toggle', () => {
+      if (!details.open || !this.#callbacks.explain) return;
+      list.replaceChildren(el('li', { class: 'muted' }, 'Loading…'));
+      this.#callbacks.explain(id).then(
+        (items) =>
+          list.replaceChildren(
+            ...(items.length === 0
+              ? [el('li', { class: 'muted' }, 'Nothing recorded: the score is 0.')]
+              : items.map((c) =>
+                  el(
+                    'li',
+                    {},
+                    `${c.sentence}: ${c.points} pt${c.points === 1 ? '' : 's'}`,
+                    c.decision === 'dismissed' ? ' (dismissed)' : '',
+                  ),
+                )),
+          ),
+        (err: unknown) =>
+          list.replaceChildren(el('li', { class: 'error' }, `Could not load: ${String(err)}`)),
+      );
+    });
+    return details;
   }
 
   setScore(score: number): void {

@@ -10,20 +10,18 @@ import {
   readManifest,
   verifyModels,
 } from '../../server/analysis/index.js';
-import { createLogger, packageRoot } from '../../server/shared/index.js';
+import { testdataHelp } from '../../server/doctor/testdata-location.js';
+import { createLogger } from '../../server/shared/index.js';
+import { testdataDir } from '../support/testdata.js';
 
-const testdata = path.resolve(
-  process.env.VIGIL_TESTDATA ?? path.join(packageRoot(), '..', 'shared', 'testdata'),
-);
+const testdata = testdataDir;
 const temp = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-analysis-'));
 afterAll(() => fs.rmSync(temp, { recursive: true, force: true }));
 
 function requireTestdata(file: string): string {
   const full = path.join(testdata, file);
   if (!fs.existsSync(full)) {
-    throw new Error(
-      `test data missing: ${full}. These tests need ../shared/testdata (or set VIGIL_TESTDATA).`,
-    );
+    throw new Error(`test data missing: ${full}. To get it: ${testdataHelp}`);
   }
   return full;
 }

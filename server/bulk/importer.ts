@@ -50,8 +50,8 @@ export class BulkImporter {
   readonly #queue: string[] = [];
   #running: Promise<void> | undefined;
   #closed = false;
-  /** The engine's analysed-frame count at the last photo: more since means live monitoring runs. */
-  #framesSeen = 0;
+  /** The engine's frame counts at the last photo: more since means live monitoring runs. */
+  #framesSeen = { analysed: 0, dropped: 0 };
 
   private constructor(options: BulkImporterOptions) {
     this.#options = options;
@@ -251,8 +251,7 @@ export class BulkImporter {
   }
 
   /**
-   * Runs one photo through the engine, retrying while it is busy. While live streams are being
-   * analysed (frames went through since the last photo), it then leaves the engine as long again.
+   * Runs one photo through the engine, retrying while it is busy, then pauses (see #pauseAfter).
    */
   async #paced<T>(task: () => Promise<T>): Promise<T> {
     for (let failures = 0; ; failures += 1) {
@@ -264,11 +263,24 @@ export class BulkImporter {
         if (!busy || failures >= 6) throw error;
         await delay(backoffMs(failures, { minMs: 250, maxMs: 2000 }));
       } finally {
-        const frames = this.#options.analysis?.stats().framesAnalysed ?? 0;
-        if (frames > this.#framesSeen) await delay(Math.min(2000, performance.now() - started));
-        this.#framesSeen = frames;
+        await delay(this.#pauseAfter(performance.now() - started));
       }
     }
+  }
+
+  /**
+   * How long to leave the engine to live streams after a photo that took `tookMs`: nothing when no
+   * stream is analysed, as long again while streams are (the import takes at most half a worker),
+   * three times as long while the engine drops stream frames (at most a quarter).
+   */
+  #pauseAfter(tookMs: number): number {
+    const stats = this.#options.analysis?.stats();
+    const now = { analysed: stats?.framesAnalysed ?? 0, dropped: stats?.framesDropped ?? 0 };
+    const seen = this.#framesSeen;
+    this.#framesSeen = now;
+    if (now.dropped > seen.dropped) return Math.min(6000, 3 * tookMs);
+    if (now.analysed > seen.analysed) return Math.min(2000, tookMs);
+    return 0;
   }
 }
 

@@ -5,7 +5,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { loadConfig } from '../config/index.js';
+import { packageRoot } from '../shared/index.js';
 import {
   checkAnalysis,
   checkDataDir,
@@ -44,9 +46,9 @@ export async function runDoctor(argv: string[]): Promise<number> {
     });
   }
   if (config) {
-    const workerBin = (await import('../../infra/mediasoup/worker-bin.mjs')) as Parameters<
-      typeof checkMediasoupWorker
-    >[0];
+    // From the package root, not relative to this file: built, this file is in dist/, infra/ is not.
+    const workerBinUrl = pathToFileURL(path.join(packageRoot(), 'infra', 'mediasoup', 'worker-bin.mjs')).href;
+    const workerBin = (await import(workerBinUrl)) as Parameters<typeof checkMediasoupWorker>[0];
     results.push(
       await checkDatabase(config),
       await checkRedis(config),

@@ -1,4 +1,6 @@
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { findOnPath } from '../../server/sampler/ffmpeg-binary.js';
 
@@ -29,7 +31,8 @@ export function chooseChromium(): Promise<ChromiumChoice> {
     if (system) return { executablePath: system, source: 'system' };
     try {
       const { default: packaged } = await import('@sparticuz/chromium');
-      return { executablePath: await packaged.executablePath(), source: 'packaged' };
+      const executablePath = await whileHoldingUnpackLock(() => packaged.executablePath());
+      return { executablePath, source: 'packaged' };
     } catch (error) {
       throw new Error(
         `no Chromium: none on PATH and @sparticuz/chromium did not unpack (${String(error)}); ` +
@@ -39,6 +42,30 @@ export function chooseChromium(): Promise<ChromiumChoice> {
     }
   })();
   return choice;
+}
+
+/**
+ * The package unpacks into the temp folder and reuses what it finds there, so two test processes
+ * starting together could launch a half-written binary: one unpacks while the others wait.
+ */
+async function whileHoldingUnpackLock<T>(work: () => Promise<T>): Promise<T> {
+  const lock = path.join(os.tmpdir(), 'vigil-chromium-unpack.lock');
+  for (let waited = 0; ; waited += 200) {
+    try {
+      fs.mkdirSync(lock);
+      break;
+    } catch {
+      // Held by another process; a lock older than two minutes is left over from a killed one.
+      const age = Date.now() - (fs.statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+      if (age > 120_000 || waited > 120_000) fs.rmSync(lock, { recursive: true, force: true });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+  try {
+    return await work();
+  } finally {
+    fs.rmSync(lock, { recursive: true, force: true });
+  }
 }
 
 /**

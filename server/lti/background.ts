@@ -21,6 +21,7 @@ export function startLtiBackground(
   const control = new AssessmentControl({
     db: context.db,
     events: context.events,
+    keys,
     tokens: new PlatformTokens(keys, { allowPrivateTargets: context.config.lti.allowPrivateTargets }),
     logger,
     allowPrivateTargets: context.config.lti.allowPrivateTargets,

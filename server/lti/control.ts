@@ -13,6 +13,7 @@ import { backoffMs, runPeriodically, type Logger } from '../shared/index.js';
 import { claim, controlMediaType } from './claims.js';
 import { guardedFetch } from './outbound.js';
 import { platformRequestTimeoutMs, type PlatformTokens } from './platform-token.js';
+import type { ToolKeys } from './tool-keys.js';
 
 /** Proctor actions the Assessment Control Service carries (warn stays between proctor and candidate). */
 export const controlActions = ['pause', 'resume', 'terminate', 'flag'] as const;
@@ -40,6 +41,7 @@ const leaseMs = 60_000;
 interface ControlOptions {
   db: Database;
   events: ProctoringEvents;
+  keys: ToolKeys;
   tokens: PlatformTokens;
   logger: Logger;
   allowPrivateTargets: boolean;
@@ -97,6 +99,8 @@ export class AssessmentControl {
       reason_msg:
         message ?? (incident ? `Vigil: ${incident.type.replaceAll('_', ' ')}` : `Proctor action: ${action}`),
     };
+    // The tenant's key exists before any node looks for calls it can sign (deliveries below).
+    await this.#options.keys.signingKey(attempt.tenantId);
     await db.insert(ltiControlCalls).values({ tenantId: attempt.tenantId, sessionId, action, body });
     this.#track(this.deliverDue());
   }
@@ -119,12 +123,22 @@ export class AssessmentControl {
   }
 
   async #deliverPass(): Promise<void> {
-    const { db } = this.#options;
+    const { db, keys } = this.#options;
+    const isDue = and(eq(ltiControlCalls.status, 'pending'), lte(ltiControlCalls.nextAttemptAt, new Date()));
+    // Only calls this node can sign for: a node with another JWT secret leaves them to the others.
+    const tenants = await db
+      .selectDistinct({ tenantId: ltiControlCalls.tenantId })
+      .from(ltiControlCalls)
+      .where(isDue)
+      .limit(100);
+    const signable: string[] = [];
+    for (const { tenantId } of tenants) if (await keys.canSign(tenantId)) signable.push(tenantId);
+    if (signable.length === 0) return;
     const due = await db.transaction(async (tx) => {
       const rows = await tx
         .select()
         .from(ltiControlCalls)
-        .where(and(eq(ltiControlCalls.status, 'pending'), lte(ltiControlCalls.nextAttemptAt, new Date())))
+        .where(and(isDue, inArray(ltiControlCalls.tenantId, signable)))
         .orderBy(asc(ltiControlCalls.createdAt))
         .limit(20)
         .for('update', { skipLocked: true });

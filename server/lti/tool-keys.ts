@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { and, asc, desc, eq, gt, isNull, or } from 'drizzle-orm';
 import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
 import { appendAudit } from '../audit/index.js';
+import { AppError } from '../shared/index.js';
 import { ltiToolKeys, type Database } from '../db/index.js';
 import type { KeySealer } from './sealing.js';
 
@@ -25,19 +26,38 @@ export class ToolKeys {
     this.#sealer = sealer;
   }
 
-  /** The tenant's active signing key, made now if it has none (or none this server can open). */
+  /**
+   * The tenant's active signing key, made now if it has none. A key this server cannot open (it
+   * was sealed under another JWT secret) is an error, never silently replaced: a misconfigured
+   * node must not rotate every tenant's key. `POST /lti/keys/rotate` replaces it on purpose.
+   */
   async signingKey(tenantId: string): Promise<SigningKey> {
+    const active = await this.#active(tenantId);
+    if (!active) return this.#create(tenantId, 'system:lti', undefined);
+    const key = await this.#open(active);
+    if (!key) {
+      throw new AppError(
+        'unavailable',
+        "this server cannot open the tenant's LTI signing key (was JWT_SECRET changed?); replace it with POST /api/v1/lti/keys/rotate",
+      );
+    }
+    return { kid: active.kid, key };
+  }
+
+  /** Whether this server holds the secret that opens the tenant's active key. */
+  async canSign(tenantId: string): Promise<boolean> {
+    const active = await this.#active(tenantId);
+    return active !== undefined && (await this.#open(active)) !== undefined;
+  }
+
+  async #active(tenantId: string) {
     const [active] = await this.#db
       .select()
       .from(ltiToolKeys)
       .where(and(eq(ltiToolKeys.tenantId, tenantId), isNull(ltiToolKeys.retiredAt)))
       .orderBy(desc(ltiToolKeys.createdAt))
       .limit(1);
-    if (active) {
-      const key = await this.#open(active);
-      if (key) return { kid: active.kid, key };
-    }
-    return this.#create(tenantId, 'system:lti', active?.kid);
+    return active;
   }
 
   /** Retires the active key (it stays published for the grace period) and makes a new one. */

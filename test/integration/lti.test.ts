@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm';
 import { decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ltiLoginStates, ltiToolKeys } from '../../server/db/index.js';
-import { registerPlatform } from '../../server/lti/index.js';
+import { KeySealer, registerPlatform, ToolKeys } from '../../server/lti/index.js';
 import { transitionSession } from '../../server/proctoring/index.js';
 import { backends } from '../support/backends.js';
 import { seedSession, startTestApp, type TestApp } from '../support/app.js';
@@ -480,6 +480,20 @@ describe.each(backends())('LTI 1.3 Proctoring Services on $name', (backend) => {
       expect(row.sealedPrivateJwk).toMatch(/^v1\./);
       expect(row.sealedPrivateJwk).not.toMatch(/"d"/);
     }
+    // A node with another JWT secret cannot open the key, and must not replace it either.
+    const stranger = new ToolKeys(
+      test.app.context.db,
+      new KeySealer({
+        ...test.app.context.config.jwt,
+        algorithm: 'HS256',
+        secret: 'another-secret-'.repeat(3),
+      }),
+    );
+    expect(await stranger.canSign(tenant.tenantId)).toBe(false);
+    await expect(stranger.signingKey(tenant.tenantId)).rejects.toMatchObject({ code: 'unavailable' });
+    const own = new ToolKeys(test.app.context.db, new KeySealer(test.app.context.config.jwt));
+    expect(await own.canSign(tenant.tenantId)).toBe(true);
+    expect((await own.signingKey(tenant.tenantId)).kid).toBe(rotated.body.kid);
   });
 
   it('LtiEndAssessment completes the session and audits it; an unknown attempt is a 404 page', async () => {

@@ -4,8 +4,8 @@ import type { Config } from '../config/index.js';
 /**
  * Tool private keys are stored sealed (AES-256-GCM) under a key derived with HKDF from the
  * server's own JWT signing secret (JWT_SECRET, or JWT_PRIVATE_KEY with RS256): a copy of the
- * database alone cannot sign as the tool. Changing that secret makes the sealed keys unreadable;
- * the tenant's key is then replaced by a new one (platforms fetch /lti/jwks again).
+ * database alone cannot sign as the tool. Changing that secret makes the sealed keys unreadable
+ * until each tenant's key is rotated (POST /api/v1/lti/keys/rotate).
  */
 export class KeySealer {
   readonly #key: Buffer | undefined;

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { Counter, type Registry } from 'prom-client';
 import { usageCounters, type Database, type UsageMetric } from '../db/index.js';
-import { runPeriodically, type Logger } from '../shared/index.js';
+import { isUnavailable, runPeriodically, type Logger } from '../shared/index.js';
 
 const flushEveryMs = 15_000;
 /** A longer gap between two analysed frames of a session is not monitoring time (the stream was away). */
@@ -67,10 +67,14 @@ export class UsageMeter {
     }
   }
 
-  /** Adds what was counted to the database; a failed flush keeps its counts for the next one. */
+  /**
+   * Adds what was counted to the database, one flush at a time. A flush that fails because the
+   * database is away keeps its counts for the next one (its error goes to this caller only).
+   */
   flush(): Promise<void> {
-    this.#flushing = this.#flushing.then(() => this.#flushOnce());
-    return this.#flushing;
+    const next = this.#flushing.then(() => this.#flushOnce());
+    this.#flushing = next.catch(() => undefined);
+    return next;
   }
 
   async close(): Promise<void> {
@@ -105,6 +109,11 @@ export class UsageMeter {
           set: { value: sql`${usageCounters.value} + excluded.value` },
         });
     } catch (error) {
+      // Another failure (a tenant deleted meanwhile) would fail every retry: those counts go.
+      if (!isUnavailable(error)) {
+        this.#logger.error({ err: error, rows: rows.length }, 'usage counts could not be stored');
+        return;
+      }
       // Put the batch back so nothing counted is lost while the database is away.
       for (const row of rows) {
         const key = `${row.tenantId}|${row.hour.toISOString()}|${row.metric}`;

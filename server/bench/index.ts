@@ -22,6 +22,10 @@ const benchmarks: Record<string, { describe: string; run: (argv: string[]) => Pr
     describe: 'analysis detectors on ../shared/testdata: precision/recall, identity TPR@FPR1%, timings',
     run: async (argv) => (await import('./accuracy.js')).runAccuracy(argv),
   },
+  fairness: {
+    describe: 'face presence and identity at -2..+2 EV and reduced contrast over the test faces (synthetic)',
+    run: async (argv) => (await import('./fairness.js')).runFairnessBench(argv),
+  },
 };
 
 export async function runBenchmark(name: string | undefined, argv: string[]): Promise<number> {

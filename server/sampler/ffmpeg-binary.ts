@@ -6,8 +6,7 @@
  * SDP and arguments (`inputArgs`, `videoOutputArgs` with scaling, `audioOutputArgs`). The first
  * candidate that delivers a scaled frame and PCM wins; the others say why they were passed over.
  */
-import { spawn } from 'node:child_process';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';

@@ -21,7 +21,7 @@ export interface SamplerOptions {
   audio?: boolean;
   /** Length of each `audio` chunk (default 100 ms = 1600 samples). */
   audioChunkMs?: number;
-  /** Default "ffmpeg" (from PATH). */
+  /** Default: chosen by capability (ffmpeg-binary.ts: FFMPEG_PATH, system, packaged). */
   ffmpegPath?: string;
   /** No output for this long is `stalled` (default 3000 ms; video: at least 2.5 periods). */
   stallAfterMs?: number;

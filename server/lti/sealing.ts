@@ -1,5 +1,5 @@
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import type { Config } from '../config/index.js';
+import { deriveKey, openSealed, seal } from '../shared/index.js';
 
 /**
  * Tool private keys are stored sealed (AES-256-GCM) under a key derived with HKDF from the
@@ -12,9 +12,7 @@ export class KeySealer {
 
   constructor(jwt: Config['jwt']) {
     const material = jwt.algorithm === 'HS256' ? jwt.secret : jwt.privateKey;
-    this.#key = material
-      ? Buffer.from(hkdfSync('sha256', material, 'vigil-lti', 'lti tool key sealing v1', 32))
-      : undefined;
+    this.#key = material ? deriveKey(material, 'vigil-lti', 'lti tool key sealing v1') : undefined;
   }
 
   get available(): boolean {
@@ -23,28 +21,12 @@ export class KeySealer {
 
   /** `v1.<iv>.<tag>.<ciphertext>` (base64url); `context` (kid, tenant) is bound as associated data. */
   seal(plaintext: string, context: string): string {
-    const key = this.#requireKey();
-    const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', key, iv);
-    cipher.setAAD(Buffer.from(context));
-    const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-    return ['v1', ...[iv, cipher.getAuthTag(), body].map((part) => part.toString('base64url'))].join('.');
+    return seal(this.#requireKey(), plaintext, context);
   }
 
   /** The plaintext, or undefined when the box was sealed under another secret (or tampered with). */
   open(sealed: string, context: string): string | undefined {
-    const [version, iv, tag, body] = sealed.split('.');
-    if (version !== 'v1' || !iv || !tag || !body) return undefined;
-    try {
-      const decipher = createDecipheriv('aes-256-gcm', this.#requireKey(), Buffer.from(iv, 'base64url'));
-      decipher.setAAD(Buffer.from(context));
-      decipher.setAuthTag(Buffer.from(tag, 'base64url'));
-      return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString(
-        'utf8',
-      );
-    } catch {
-      return undefined;
-    }
+    return openSealed(this.#requireKey(), sealed, context);
   }
 
   #requireKey(): Buffer {

@@ -14,5 +14,6 @@ export { canonicalJson } from './canonical-json.js';
 export { packageRoot } from './paths.js';
 export { runPeriodically } from './periodic.js';
 export { backoffMs } from './backoff.js';
+export { deriveKey, open as openSealed, seal } from './sealed-box.js';
 export { assertSafeText, unsafeTextIn } from './safe-text.js';
 export { privateDirMode, privateFileMode, secureDataDir, tightenTree } from './private-files.js';

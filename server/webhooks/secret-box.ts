@@ -1,6 +1,6 @@
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import type { Config } from '../config/index.js';
-import { AppError } from '../shared/index.js';
+import { AppError, deriveKey, openSealed, seal } from '../shared/index.js';
 
 /**
  * Signing secrets must be used again to sign, so they cannot be hashed: they are stored sealed
@@ -15,7 +15,7 @@ export class SecretBox {
   constructor(jwt: Config['jwt']) {
     const material = jwt.algorithm === 'HS256' ? jwt.secret : jwt.privateKey;
     this.#key = material
-      ? Buffer.from(hkdfSync('sha256', material, 'vigil-webhooks', 'webhook signing secret sealing v1', 32))
+      ? deriveKey(material, 'vigil-webhooks', 'webhook signing secret sealing v1')
       : undefined;
   }
 
@@ -31,28 +31,12 @@ export class SecretBox {
 
   /** `v1.<iv>.<tag>.<ciphertext>` (base64url). */
   seal(secret: string, endpointId: string): string {
-    const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', this.#requireKey(), iv);
-    cipher.setAAD(Buffer.from(endpointId));
-    const body = Buffer.concat([cipher.update(secret, 'utf8'), cipher.final()]);
-    return ['v1', ...[iv, cipher.getAuthTag(), body].map((part) => part.toString('base64url'))].join('.');
+    return seal(this.#requireKey(), secret, endpointId);
   }
 
   /** The secret, or undefined when sealed under another server secret (or tampered with). */
   open(sealed: string, endpointId: string): string | undefined {
-    const [version, iv, tag, body] = sealed.split('.');
-    if (version !== 'v1' || !iv || !tag || !body) return undefined;
-    try {
-      const decipher = createDecipheriv('aes-256-gcm', this.#requireKey(), Buffer.from(iv, 'base64url'));
-      decipher.setAAD(Buffer.from(endpointId));
-      decipher.setAuthTag(Buffer.from(tag, 'base64url'));
-      return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString(
-        'utf8',
-      );
-    } catch {
-      // A wrong key or altered bytes fail authentication: the caller treats it as "no secret".
-      return undefined;
-    }
+    return openSealed(this.#requireKey(), sealed, endpointId);
   }
 
   #requireKey(): Buffer {

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +20,15 @@ import { startTestApp, type TestApp } from '../support/app.js';
  * names the part and why. Runs on the system's ffmpeg and on the packaged one where each exists.
  */
 const systemFfmpeg = findOnPath('ffmpeg');
+/** tfjs-node is an optional dependency whose install downloads libtensorflow: absent offline. */
+const tfjsNodeInstalled = (() => {
+  try {
+    createRequire(import.meta.url).resolve('@tensorflow/tfjs-node');
+    return true;
+  } catch {
+    return false;
+  }
+})();
 const packaged = packagedFfmpegPath();
 let dir: string;
 
@@ -148,7 +158,28 @@ describe.each(backends())('stream analysis status on $name', (backend) => {
     }
   });
 
-  if (systemFfmpeg) {
+  // Not storage matters: declared on the embedded leg only, to keep the file short.
+  if (!tfjsNodeInstalled && backend.name === 'pglite') {
+    it('names the engine, and why, when the analysis backend asked for does not load', async () => {
+      const noEngine = await startTestApp(
+        backend,
+        { ANALYSIS_BACKEND: 'tfjs-node' },
+        { media: true, analysis: true },
+      );
+      try {
+        const ready = await noEngine.request<any>('GET', '/readyz');
+        expect(ready.status).toBe(200);
+        expect(ready.body.analysis).toMatchObject({ status: 'off', part: 'engine' });
+        expect(ready.body.analysis.reason).toMatch(/analysis engine could not load: .*tfjs-node/);
+        expect(ready.body.analysis.fix).toMatch(/ANALYSIS_BACKEND=wasm/);
+        expect(noEngine.app.sampler).toBeUndefined();
+      } finally {
+        await noEngine.close();
+      }
+    }, 60_000);
+  }
+
+  if (systemFfmpeg && backend.name === 'pglite') {
     it('reports analysis on with the ffmpeg in use when one qualifies', async () => {
       const on = await startTestApp(backend, {}, { media: true, analysis: true });
       try {

@@ -248,6 +248,10 @@ interface StepResult {
   missedEvents: number;
   /** Opened scripted violations in clips that do not script them (false alarms). */
   unexpected: number;
+  /** Violations a clip cannot cause, as `script:type`. */
+  unexpectedTypes: string[];
+  /** Share of each script's frames that were embedded for identity. */
+  identityByScript: Record<string, number>;
   cpuPct: number;
   cpuPerCandidatePct: number;
   cpuByRole: Record<string, number>;
@@ -420,6 +424,7 @@ export async function runLoadBench(argv: string[]): Promise<number> {
       const eventDelayMs: Record<string, number | null> = {};
       let missed = 0;
       let unexpected = 0;
+      const unexpectedTypes: string[] = [];
       for (const { sessionId, scenario } of planned) {
         const eventAt = (started.get(sessionId) ?? 0) + scenario.eventAtMs;
         const bound = (defaultTimings[scenario.event]?.openAfterMs ?? 0) + eventSlackMs;
@@ -431,7 +436,7 @@ export async function runLoadBench(argv: string[]): Promise<number> {
         const worst = eventDelayMs[scenario.event];
         eventDelayMs[scenario.event] =
           worst === null || delayMs === null ? null : Math.max(worst ?? 0, Math.round(delayMs));
-        unexpected += opened.filter(
+        const stray = opened.filter(
           (o) =>
             o.sessionId === sessionId &&
             o.type !== scenario.event &&
@@ -439,7 +444,9 @@ export async function runLoadBench(argv: string[]): Promise<number> {
             // The swap's impostor is a second face for a frame or two at the cut; the empty
             // room after the face left is not a mismatch: only what a clip cannot cause counts.
             !(scenario.name === 'face_swap' && o.type === 'no_face'),
-        ).length;
+        );
+        unexpected += stray.length;
+        unexpectedTypes.push(...stray.map((o) => `${scenario.name}:${o.type}`));
       }
       const roles = cpuByRole(treeFrom, treeTo);
       // The machine's busy share over the window, in % of one core, less ours: other tenants.
@@ -496,6 +503,15 @@ export async function runLoadBench(argv: string[]): Promise<number> {
         eventDelayMs,
         missedEvents: missed,
         unexpected,
+        unexpectedTypes: [...new Set(unexpectedTypes)],
+        identityByScript: Object.fromEntries(
+          [...new Set(planned.map((p) => p.scenario.name))].map((name) => {
+            const ids = new Set(planned.filter((p) => p.scenario.name === name).map((p) => p.sessionId));
+            const mine = decisions.filter((d) => ids.has(d.sessionId));
+            const embedded = mine.filter((d) => d.analysis.stages.identity).length;
+            return [name, round(embedded / Math.max(1, mine.length), 2)];
+          }),
+        ),
         cpuPct: round(cpuPct),
         cpuPerCandidatePct: round(cpuPct / count, 2),
         cpuByRole: Object.fromEntries(Object.entries(roles).map(([role, pct]) => [role, round(pct)])),
@@ -574,7 +590,7 @@ export async function runLoadBench(argv: string[]): Promise<number> {
       );
       for (const [stage, ms] of Object.entries(at.profile)) say(`  ${stage.padEnd(28)} ${ms}`);
       say(
-        `  models run on: objects ${(at.ran.objects * 100).toFixed(0)} %, identity ${(at.ran.identity * 100).toFixed(0)} %, antispoof ${(at.ran.antispoof * 100).toFixed(0)} % of frames, faces tracked (detector every few frames) on ${(at.ran.tracked * 100).toFixed(0)} %; CPU by role ${JSON.stringify(at.cpuByRole)}`,
+        `  models run on: objects ${(at.ran.objects * 100).toFixed(0)} %, identity ${(at.ran.identity * 100).toFixed(0)} % (by script ${JSON.stringify(at.identityByScript)}), antispoof ${(at.ran.antispoof * 100).toFixed(0)} % of frames, faces tracked (detector every few frames) on ${(at.ran.tracked * 100).toFixed(0)} %; CPU by role ${JSON.stringify(at.cpuByRole)}${at.unexpectedTypes.length ? `; unexpected ${at.unexpectedTypes.join(', ')}` : ''}`,
       );
     }
     const naiveCandidates = largest('naive');

@@ -40,6 +40,11 @@ export const policySchema = z.strictObject({
   browser: z
     .strictObject({
       requireFullscreen: z.boolean().default(true),
+      /**
+       * The candidate page starts the session only once it is in fullscreen (a refused request
+       * shows how to enter it); off, the page asks for fullscreen but starts either way.
+       */
+      fullscreenToStart: z.boolean().default(false),
       allowCopyPaste: z.boolean().default(false),
       maxDisplays: z.number().int().min(1).max(8).default(1),
     })

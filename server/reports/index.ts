@@ -10,5 +10,5 @@ export type { ChainLink } from './bundle.js';
 export { verifyBundle } from './bundle-verify.js';
 export type { BundleCheck } from './bundle-verify.js';
 export { runBundleCommand } from './bundle-cli.js';
-export { candidateOutcome } from './outcome.js';
-export type { CandidateOutcome, OutcomeItem } from './outcome.js';
+export { candidateOutcome, candidatePageSettings } from './outcome.js';
+export type { CandidateOutcome, OutcomeItem, FullscreenMode } from './outcome.js';

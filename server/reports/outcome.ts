@@ -1,6 +1,6 @@
 import type { Principal } from '../auth/index.js';
 import type { ReviewDecision } from '../db/index.js';
-import { isFinal } from '../proctoring/index.js';
+import { isFinal, loadExam, policySchema, profileOf } from '../proctoring/index.js';
 import { AppError } from '../shared/index.js';
 import { buildReport } from './report.js';
 
@@ -80,4 +80,21 @@ function reviewSummary(items: readonly OutcomeItem[]): string {
     open > 0 ? `${open} not reviewed yet` : '',
   ].filter(Boolean);
   return `A person reviewed ${reviewed.length} of ${items.length} notices: ${parts.join(', ')}.`;
+}
+
+/** How the candidate page handles fullscreen for this session (exam policy and the candidate's profile). */
+export type FullscreenMode = 'off' | 'requested' | 'required_to_start';
+
+export async function candidatePageSettings(
+  db: Parameters<typeof buildReport>[0],
+  principal: Principal,
+): Promise<{ fullscreen: FullscreenMode }> {
+  if (principal.kind !== 'candidate') throw new AppError('forbidden', 'these settings are for the candidate page');
+  const [exam, profile] = await Promise.all([
+    loadExam(db, principal, principal.examId),
+    profileOf(db, principal.tenantId, principal.candidateId),
+  ]);
+  const browser = policySchema.parse(exam.policy).browser;
+  if (profile.noFullscreen || !browser.requireFullscreen) return { fullscreen: 'off' };
+  return { fullscreen: browser.fullscreenToStart ? 'required_to_start' : 'requested' };
 }

@@ -154,6 +154,76 @@ describe('due process in Chromium: no false flags', () => {
     await page.close();
   });
 
+  it('per policy, does not start a page that cannot enter fullscreen, and skips it for a noFullscreen candidate', async () => {
+    const exam = await test.request<any>('POST', '/api/v1/exams', {
+      key: apiKey,
+      body: {
+        title: 'Fullscreen exam',
+        durationMinutes: 60,
+        policy: { browser: { fullscreenToStart: true } },
+      },
+    });
+    const sessionFor = async (name: string) => {
+      const candidate = await test.request<any>('POST', `/api/v1/exams/${exam.body.id}/candidates`, {
+        key: apiKey,
+        body: { externalId: name, name },
+      });
+      const session = await test.request<any>('POST', `/api/v1/exams/${exam.body.id}/sessions`, {
+        key: apiKey,
+        body: { candidateId: candidate.body.id },
+      });
+      return { candidateId: candidate.body.id as string, ...session.body };
+    };
+    const refusing = () => {
+      // Runs in the page: a browser that refuses fullscreen.
+      (globalThis as any).Element.prototype.requestFullscreen = () =>
+        Promise.reject(new TypeError('Permissions check failed'));
+    };
+    const open = async (token: string) => {
+      const page = await browser.newPage();
+      await page.addInitScript(refusing);
+      const settings = page.waitForResponse((r) => r.url().includes('/api/v1/candidate/settings'));
+      await page.goto(`${test.url}/candidate?token=${encodeURIComponent(token)}`);
+      expect((await settings).status()).toBe(200);
+      return page;
+    };
+    const statusOf = async (id: string) =>
+      (await test.request<any>('GET', `/api/v1/sessions/${id}`, { key: apiKey })).body.status;
+
+    const staff = await test.request<any>('GET', '/api/v1/candidate/settings', { key: apiKey });
+    expect(staff.status).toBe(403);
+    const blocked = await sessionFor('Needs Fullscreen');
+    const page = await open(blocked.candidateToken);
+    await page.click('[data-testid=join]');
+    await page.waitForSelector('#setup-error:has-text("starts in fullscreen")');
+    await page.waitForSelector('[data-testid=fullscreen-help]', { state: 'visible' });
+    await settle(1000);
+    expect(await statusOf(blocked.id)).toBe('created');
+    // Once the browser does enter fullscreen, Join starts the exam.
+    await page.evaluate(() => {
+      const scope = globalThis as any;
+      scope.Element.prototype.requestFullscreen = function () {
+        Object.defineProperty(scope.document, 'fullscreenElement', { configurable: true, get: () => this });
+        return Promise.resolve();
+      };
+    });
+    await page.click('[data-testid=join]');
+    await page.waitForSelector('[data-testid=status]:text-is("in_progress")', { timeout: 15_000 });
+    expect(await violationTypes(blocked.id)).toEqual([]);
+    await page.close();
+
+    const accommodated = await sessionFor('No Fullscreen');
+    await test.request('PUT', `/api/v1/candidates/${accommodated.candidateId}/profile`, {
+      key: apiKey,
+      body: { noFullscreen: true },
+    });
+    const free = await open(accommodated.candidateToken);
+    await free.click('[data-testid=join]');
+    await free.waitForSelector('[data-testid=status]:text-is("in_progress")', { timeout: 15_000 });
+    expect(await free.locator('[data-testid=fullscreen-help]').isHidden()).toBe(true);
+    await free.close();
+  });
+
   it('counts a tab switch that takes the page out of fullscreen as tab_hidden only', async () => {
     const session = await seedSession(test, apiKey);
     const page = await joined(session.candidateToken);

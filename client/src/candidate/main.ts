@@ -27,6 +27,9 @@ const setupTitle = byId('setup-title', HTMLElement);
 const token = new URLSearchParams(location.search).get('token');
 
 let publisher: Publisher | null = null;
+/** From `GET /api/v1/candidate/settings`: the exam's policy and the candidate's accommodations. */
+type FullscreenMode = 'off' | 'requested' | 'required_to_start';
+let fullscreenMode: FullscreenMode = 'requested';
 
 const preview = new Preview(
   {
@@ -44,6 +47,9 @@ const preview = new Preview(
 if (token) {
   // Start the preview right away so the candidate can check framing before joining.
   preview.ensure().catch((err: unknown) => console.warn('preview did not start', err));
+  loadSettings(token).catch((err: unknown) =>
+    console.warn('settings not loaded; fullscreen is asked for', err),
+  );
 } else {
   joinButton.disabled = true;
   byId('preview-placeholder', HTMLElement).textContent = 'Camera not started.';
@@ -58,10 +64,17 @@ joinButton.addEventListener('click', () => {
 
 async function join(token: string): Promise<void> {
   // Must run inside the click (a user gesture); leaving fullscreen later is reported.
-  requestFullscreen();
+  const entered = fullscreenMode === 'off' ? Promise.resolve(true) : requestFullscreen();
   joinButton.disabled = true;
   joinButton.textContent = 'Joining…';
   view.setupError('');
+  if (fullscreenMode === 'required_to_start' && !(await entered)) {
+    // Not a violation: the exam simply starts in fullscreen. The help says how.
+    joinButton.disabled = false;
+    joinButton.textContent = 'Join exam';
+    view.setupError('This exam starts in fullscreen. Enter fullscreen, then press “Join exam” again.');
+    return;
+  }
   try {
     await preview.ensure();
   } catch (err) {
@@ -72,7 +85,7 @@ async function join(token: string): Promise<void> {
   }
   document.body.dataset.joined = 'true';
   setupTitle.textContent = 'Your camera and microphone';
-  offerFullscreen();
+  if (fullscreenMode !== 'off') offerFullscreen();
   startSession(candidateSocket(token), token);
 }
 
@@ -160,18 +173,33 @@ function startSession(socket: CandidateSocket, token: string): void {
   socket.connect();
 }
 
-function requestFullscreen(): void {
+async function loadSettings(token: string): Promise<void> {
+  const response = await fetch('/api/v1/candidate/settings', {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  if (!response.ok) throw new Error(`settings: HTTP ${response.status}`);
+  const settings = (await response.json()) as { fullscreen: FullscreenMode };
+  fullscreenMode = settings.fullscreen;
+}
+
+/** Resolves whether the page is in fullscreen afterwards; a refusal shows the candidate how. */
+async function requestFullscreen(): Promise<boolean> {
   const root = document.documentElement;
-  if (document.fullscreenElement) return;
-  if (!document.fullscreenEnabled || !root.requestFullscreen) return showFullscreenHelp();
-  root.requestFullscreen().then(
-    () => (fullscreenHelp.hidden = true),
-    (err: unknown) => {
-      // Not a violation: some browsers and embeds refuse. The candidate is shown how instead.
-      console.warn('fullscreen refused', err);
-      showFullscreenHelp();
-    },
-  );
+  if (document.fullscreenElement) return true;
+  if (!document.fullscreenEnabled || !root.requestFullscreen) {
+    showFullscreenHelp();
+    return false;
+  }
+  try {
+    await root.requestFullscreen();
+    fullscreenHelp.hidden = true;
+    return true;
+  } catch (err) {
+    // Not a violation: some browsers and embeds refuse. The candidate is shown how instead.
+    console.warn('fullscreen refused', err);
+    showFullscreenHelp();
+    return false;
+  }
 }
 
 /** Tells the candidate how to enter fullscreen themselves when the page could not. */
@@ -188,7 +216,7 @@ function offerFullscreen(): void {
     if (inFullscreen) fullscreenHelp.hidden = true;
   };
   document.addEventListener('fullscreenchange', update);
-  fullscreenButton.addEventListener('click', requestFullscreen);
+  fullscreenButton.addEventListener('click', () => void requestFullscreen());
   // Give the request made by the join click a moment to settle before offering a button.
   window.setTimeout(update, 1_000);
 }

@@ -4,6 +4,7 @@ import {
   buildBundle,
   buildReport,
   candidateOutcome,
+  candidatePageSettings,
   evidenceFilesOf,
   renderReportPdf,
 } from '../../reports/index.js';
@@ -46,6 +47,13 @@ export const reportRoutes =
       '/candidate/outcome',
       { config: { auth: ['candidate'] }, schema: { tags: ['reports'] } },
       async (request) => candidateOutcome(db, principalOf(request)),
+    );
+
+    // What the candidate page needs to know before Join (fullscreen handling).
+    app.get(
+      '/candidate/settings',
+      { config: { auth: ['candidate'] }, schema: { tags: ['reports'] } },
+      async (request) => candidatePageSettings(db, principalOf(request)),
     );
 
     // The appeal bundle: the report, its evidence and audit entries, checkable offline.

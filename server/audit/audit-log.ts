@@ -78,7 +78,8 @@ export function recordAudit(db: Database, input: AuditInput): Promise<AuditEntry
 
 type AuditRow = typeof auditLog.$inferSelect;
 
-function toEntry(row: AuditRow): AuditEntry {
+/** An audit row as the API and reports show it. */
+export function toEntry(row: AuditRow): AuditEntry {
   return {
     id: row.id,
     seq: row.seq,

@@ -11,6 +11,7 @@
 import { createHash } from 'node:crypto';
 import { unzipSync } from 'fflate';
 import { entryHash } from '../audit/chain.js';
+import type { AuditEntry } from '../audit/index.js';
 import { bundlePaths, type ChainLink } from './bundle.js';
 
 export interface BundleCheck {
@@ -21,18 +22,8 @@ export interface BundleCheck {
   problems: string[];
 }
 
-interface EntryLike {
-  id: string;
-  seq: number;
-  at: string;
-  tenant: string;
-  actor: string;
-  action: string;
-  target: string | null;
-  details: Record<string, unknown>;
-  prevHash: string;
-  hash: string;
-}
+/** The bundle's entries are the report's audit entries, as the API shows them. */
+type EntryLike = AuditEntry;
 
 interface ReportLike {
   session?: { id?: string };

@@ -1,5 +1,5 @@
 import { and, asc, eq, inArray, or, sql } from 'drizzle-orm';
-import type { AuditEntry } from '../audit/index.js';
+import { auditEntryOf, type AuditEntry } from '../audit/index.js';
 import type { Principal } from '../auth/index.js';
 import { auditLog, type Database } from '../db/index.js';
 import {
@@ -118,18 +118,7 @@ async function auditOfSession(
       ),
     )
     .orderBy(asc(auditLog.seq));
-  return rows.map((row) => ({
-    id: row.id,
-    seq: row.seq,
-    at: row.at.toISOString(),
-    tenant: row.tenantId,
-    actor: row.actor,
-    action: row.action,
-    target: row.target,
-    details: row.details,
-    prevHash: row.prevHash,
-    hash: row.hash,
-  }));
+  return rows.map(auditEntryOf);
 }
 
 function timelineOf(

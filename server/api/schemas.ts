@@ -15,7 +15,6 @@ const uuid = (name: string) => z.uuid({ error: `${name} must be a UUID` });
 export const idParams = z.strictObject({ id: uuid('id') });
 export const examIdParams = z.strictObject({ examId: uuid('examId') });
 
-
 export const loginBody = z.strictObject({ email: z.email().max(320), password: z.string().min(1).max(1024) });
 export const refreshBody = z.strictObject({ refreshToken: z.string().min(1).max(512) });
 

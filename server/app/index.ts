@@ -99,7 +99,8 @@ export interface AppOptions {
 export async function createApp(baseContext: ServiceContext, options: AppOptions = {}): Promise<VigilApp> {
   const { config, logger } = baseContext;
   const analysisStatus = new AnalysisStatus();
-  const analysis = options.analysis === false ? undefined : await startEngine(baseContext, options, analysisStatus);
+  const analysis =
+    options.analysis === false ? undefined : await startEngine(baseContext, options, analysisStatus);
   const context: ServiceContext = { ...baseContext, analysis, analysisStatus };
   const http = await createHttpApp(context);
   const media =
@@ -243,7 +244,10 @@ async function startSampler(
     });
     const { choice } = await resolveFfmpegOnce();
     if (choice) {
-      status.set({ status: 'on', ffmpeg: { path: choice.path, source: choice.source, version: choice.version } });
+      status.set({
+        status: 'on',
+        ffmpeg: { path: choice.path, source: choice.source, version: choice.version },
+      });
       context.logger.info(
         { ffmpeg: choice.path, source: choice.source, version: choice.version },
         `stream analysis is on: ${choice.source} ffmpeg (${choice.version})`,

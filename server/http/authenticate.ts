@@ -2,13 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import '../api/request.js'; // the request typing (principal, route auth) this hook fills in
 import type { ServiceContext } from '../app/context.js';
 import { recordAudit } from '../audit/index.js';
-import {
-  actorOf,
-  audienceOf,
-  resolveApiKey,
-  systemTenantId,
-  type Principal,
-} from '../auth/index.js';
+import { actorOf, audienceOf, resolveApiKey, systemTenantId, type Principal } from '../auth/index.js';
 import { AppError } from '../shared/index.js';
 
 /**

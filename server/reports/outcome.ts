@@ -89,7 +89,8 @@ export async function candidatePageSettings(
   db: Parameters<typeof buildReport>[0],
   principal: Principal,
 ): Promise<{ fullscreen: FullscreenMode }> {
-  if (principal.kind !== 'candidate') throw new AppError('forbidden', 'these settings are for the candidate page');
+  if (principal.kind !== 'candidate')
+    throw new AppError('forbidden', 'these settings are for the candidate page');
   const [exam, profile] = await Promise.all([
     loadExam(db, principal, principal.examId),
     profileOf(db, principal.tenantId, principal.candidateId),

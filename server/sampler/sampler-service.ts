@@ -144,7 +144,12 @@ export class SamplerService extends EventEmitter<SamplerEvents> {
     const version = await checkFfmpeg(ffmpegPath);
     const service = new SamplerService({ ...options, ffmpegPath });
     service.#log.info(
-      { ffmpeg: version, ffmpegPath, ffmpegSource: chosen?.source ?? 'caller', maxTaps: service.#options.maxTaps },
+      {
+        ffmpeg: version,
+        ffmpegPath,
+        ffmpegSource: chosen?.source ?? 'caller',
+        maxTaps: service.#options.maxTaps,
+      },
       'frame sampler ready',
     );
     return service;

@@ -219,8 +219,9 @@ describe('cascade', () => {
   });
 
   it('runs the object model when the scene changes, not only on its cadence', async () => {
-    // The object budget runs on the streams' clock, wall-clock time live: later than the tests before.
-    const t0 = 100_000;
+    // The object budget runs on the streams' clock (wall-clock time live), which only refills
+    // going forward: each test here starts later than the one before it.
+    const t0 = 600_000;
     const [face] = await seconds('foreman_cif_299f.mp4', [0], t0);
     const [room] = await seconds('foreman_cif_299f.mp4', [275], t0 + 1000);
     const [same] = await seconds('foreman_cif_299f.mp4', [275], t0 + 2000);
@@ -247,10 +248,10 @@ describe('cascade', () => {
   });
 
   it('keeps per-stream state apart: a second stream starts with the full set', async () => {
-    const [frame] = await seconds('foreman_cif_299f.mp4', [50], 200_000);
+    const [frame] = await seconds('foreman_cif_299f.mp4', [50], 700_000);
     await engine.analyseFrame('stream-a', frame!, { cascade });
-    const a = analysed(await engine.analyseFrame('stream-a', { ...frame!, at: 201_000 }, { cascade }));
-    const b = analysed(await engine.analyseFrame('stream-b', { ...frame!, at: 201_000 }, { cascade }));
+    const a = analysed(await engine.analyseFrame('stream-a', { ...frame!, at: 701_000 }, { cascade }));
+    const b = analysed(await engine.analyseFrame('stream-b', { ...frame!, at: 701_000 }, { cascade }));
     expect(a.stages).toMatchObject({ objects: false, antispoof: false, trackChanged: false });
     expect(b.stages).toMatchObject({ objects: true, antispoof: true, identity: true, trackChanged: true });
   });

@@ -93,6 +93,8 @@ interface Lane {
 interface CascadeState {
   /** The frame the object model last looked at: a scene change is measured against it. */
   thumbnail: Uint8Array | null;
+  /** The stream's previous analysed frame: a cut from it sends the face tracker to the detector. */
+  previousThumbnail: Uint8Array | null;
   track: FaceTrack | null;
   /** Stream-clock times (`RgbFrame.at`) each model last ran. */
   identityAt: number;
@@ -110,6 +112,7 @@ interface CascadeState {
 
 const freshCascade = (): CascadeState => ({
   thumbnail: null,
+  previousThumbnail: null,
   track: null,
   identityAt: -Infinity,
   antispoofAt: -Infinity,
@@ -628,6 +631,7 @@ export class AnalysisEngine extends EventEmitter<{ closed: [] }> {
     antispoof: boolean;
     cascade: boolean;
     thumbnail: Uint8Array | null;
+    previousThumbnail: Uint8Array | null;
     sceneChange: number;
     track: FaceTrack | null;
   } {
@@ -642,6 +646,7 @@ export class AnalysisEngine extends EventEmitter<{ closed: [] }> {
         antispoof: true,
         cascade: false,
         thumbnail: null,
+        previousThumbnail: null,
         sceneChange: 0,
         track: null,
       };
@@ -663,6 +668,7 @@ export class AnalysisEngine extends EventEmitter<{ closed: [] }> {
         at - state.antispoofAt >= cascade.antispoofEveryMs,
       cascade: true,
       thumbnail: state.thumbnail,
+      previousThumbnail: state.previousThumbnail,
       sceneChange: cascade.sceneChange,
       track: state.track,
     };
@@ -693,6 +699,7 @@ export class AnalysisEngine extends EventEmitter<{ closed: [] }> {
     const state = lane.cascade;
     const { stages } = reply;
     state.track = reply.track;
+    state.previousThumbnail = reply.thumbnail;
     if (stages.objects) {
       state.objectsAt = at;
       state.objectsWanted = false;

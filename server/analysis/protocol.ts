@@ -40,6 +40,8 @@ export type WorkerRequest =
       cascade: boolean;
       /** The frame the object model last ran on, as `thumbnail()` made it (cascade only). */
       thumbnail: Uint8Array | null;
+      /** The stream's previous analysed frame, as `thumbnail()` made it (cascade only): a cut sends the tracker back to the detector. */
+      previousThumbnail: Uint8Array | null;
       sceneChange: number;
       /** The stream's previous face track (cascade only). */
       track: FaceTrack | null;

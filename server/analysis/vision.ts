@@ -185,8 +185,18 @@ function detectFaces(runtime: Runtime, input: Tensor4D, antispoof: boolean): Pro
 }
 
 /**
+ * A change from the stream's previous frame this large is a cut (another picture, e.g. someone
+ * else in the chair), not motion: the tracker must look afresh with the detector, or the mesh
+ * might follow the new face from the old box and the face track would never change. Mean luma
+ * difference of the 32x24 thumbnails: Foreman's handheld camera measures 0.04-0.15 between
+ * seconds (0.2-0.27 while it pans away), a cut from him to another man 0.25.
+ */
+const cutChange = 0.2;
+
+/**
  * Faces with the stream's own tracker: the detector on every `detectorEvery`-th frame (and at
- * least that many seconds apart at 1 fps), the mesh on the boxes of the last frame in between.
+ * least that many seconds apart at 1 fps), the mesh on the boxes of the last frame in between;
+ * the detector at once on a cut.
  * A face the mesh loses may have moved faster than its box, so fewer faces than the stream had
  * means a second look with the detector.
  */
@@ -195,9 +205,10 @@ async function trackFaces(
   input: Tensor4D,
   streamId: string,
   options: FrameWorkOptions,
+  cut: boolean,
 ): Promise<Result> {
   const tracker = await runtime.trackers.get(streamId);
-  const every = options.detectorEvery ?? 1;
+  const every = cut ? 1 : (options.detectorEvery ?? 1);
   const result = await tracker.detect(input, {
     face: { detector: { skipFrames: every - 1, skipTime: every * 1000 } },
   });
@@ -216,6 +227,7 @@ export interface FrameWorkOptions {
   /** Without a cascade there is no previous frame to compare with: no scene or track changes. */
   cascade?: boolean;
   thumbnail?: Uint8Array | null;
+  previousThumbnail?: Uint8Array | null;
   sceneChange?: number;
   track?: FaceTrack | null;
 }
@@ -239,8 +251,9 @@ export async function analyseFrame(
   try {
     started = performance.now();
     const tracked = options.streamId !== undefined && (options.detectorEvery ?? 1) > 1 && !options.antispoof;
+    const cut = (thumbnailChange(options.previousThumbnail ?? null, small) ?? 0) >= cutChange;
     const result = tracked
-      ? await trackFaces(runtime, input, options.streamId ?? '', options)
+      ? await trackFaces(runtime, input, options.streamId ?? '', options, cut)
       : await detectFaces(runtime, input, options.antispoof);
     const detectMs = performance.now() - started;
     started = performance.now();

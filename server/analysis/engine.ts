@@ -26,7 +26,7 @@ import { AnalysisWorker } from './worker-handle.js';
 export interface AnalysisEngineOptions {
   /** `ANALYSIS_BACKEND`; default `auto`. */
   backend?: BackendChoice;
-  /** Worker threads, each with its own models. Default: the cores less one for wasm, 1 for tfjs-node. */
+  /** Worker threads, each with its own models. Default (wasm): 2 on 2 cores, else the cores less one; tfjs-node: 1. */
   threads?: number;
   logger: Logger;
   /** Faces reported per frame (Human's own default of 1 would hide a second person). Default 5. */
@@ -140,13 +140,16 @@ interface Slot {
 }
 
 /**
- * wasm: one thread per core but one, which the ffmpeg decoders, mediasoup and the main thread
- * share. Measured with `vigil bench load` on the 2-core machine: 1 and 2 threads both held 8
- * candidates under the cascade; the second thread cut p95 latency (557 vs 922 ms) but cost
- * ~400 MB of models, so 2 cores get 1. tfjs-node parallelises inside each call: 1.
+ * wasm: on 2 cores, one thread per core; above that, every core but one (left to the ffmpeg
+ * decoders, mediasoup and the main thread). Measured with `vigil bench load` on the 2-core
+ * machine (2026-12-02, cascade with face tracking): 1 thread held 8 candidates, 2 threads held
+ * 10; each thread costs ~400 MB of models. Larger machines were not measured. tfjs-node
+ * parallelises inside each call: 1.
  */
-const defaultThreads = (backend: AnalysisBackend) =>
-  backend === 'wasm' ? Math.max(1, os.availableParallelism() - 1) : 1;
+const defaultThreads = (backend: AnalysisBackend) => {
+  const cores = os.availableParallelism();
+  return backend === 'wasm' ? Math.max(1, cores <= 2 ? cores : cores - 1) : 1;
+};
 
 /**
  * Face, object and voice analysis on a pool of worker threads. Frames of one stream are analysed

@@ -84,6 +84,8 @@ export async function startTestApp(
   const app = await createApp(context, {
     media: options.media ?? false,
     analysis: options.analysis ?? false,
+    // One analysis thread: these suites check behaviour, and each thread loads ~400 MB of models.
+    analysisThreads: 1,
     timings: options.timings,
     webhooks: options.webhooks,
     onDecision: options.onDecision,

@@ -11,6 +11,7 @@ import type { RealtimeDeps } from './deps.js';
 import { namespacesOf, type RealtimeServer } from './namespaces.js';
 import { Presence } from './presence.js';
 import { registerProctorNamespace } from './proctor.js';
+import { guardPublish } from './redis-publisher.js';
 import { relayProctoringEvents } from './relay.js';
 import { SessionDirectory } from './session-directory.js';
 
@@ -46,7 +47,10 @@ export function attachRealtime(options: {
   });
   const redisClients = context.config.redisUrl
     ? [
-        createRedis(context.config.redisUrl, context.logger, { name: 'socket.io-pub', offlineQueue: true }),
+        guardPublish(
+          createRedis(context.config.redisUrl, context.logger, { name: 'socket.io-pub', offlineQueue: true }),
+          context.logger,
+        ),
         createRedis(context.config.redisUrl, context.logger, { name: 'socket.io-sub', offlineQueue: true }),
       ]
     : [];

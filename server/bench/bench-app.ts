@@ -14,8 +14,9 @@ export function benchConfig(
   overrides: Record<string, string> = {},
 ): { work: string; config: Config } {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  // A random 20-port range, so a bench beside a running server or a test run finds its own.
-  const minPort = 30000 + Math.floor(Math.random() * 500) * 20;
+  // A random 20-port range, so a bench beside a running server or a test run (20000–32759) finds
+  // its own; below the kernel's ephemeral ports (32768+), which outgoing connections take.
+  const minPort = 10000 + Math.floor(Math.random() * 500) * 20;
   const config = loadConfig({
     ...process.env,
     DATA_DIR: work,

@@ -3,9 +3,9 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { backends } from '../support/backends.js';
-import { freeTcpPort } from '../support/ports.js';
+import { freeTcpPort, reserveRtcPorts } from '../support/ports.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -203,6 +203,8 @@ describe('vigil CLI', () => {
 
   it('serves /healthz with no database or Redis configured, and stops cleanly on SIGTERM', async () => {
     const port = await freeTcpPort();
+    const rtc = await reserveRtcPorts();
+    onTestFinished(() => rtc.release());
     const child = spawn(process.execPath, [...cliArgs, 'serve'], {
       cwd: root,
       env: {
@@ -212,6 +214,7 @@ describe('vigil CLI', () => {
         PORT: String(port),
         HOST: '127.0.0.1',
         LOG_LEVEL: 'warn',
+        ...rtc.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

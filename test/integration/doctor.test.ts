@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { CheckResult } from '../../server/doctor/index.js';
 import { resolveFfmpeg } from '../../server/sampler/index.js';
+import { reserveRtcPorts, type RtcPortRange } from '../support/ports.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
@@ -46,7 +47,16 @@ describe('vigil doctor', () => {
     dirs.push(dir);
     return dir;
   };
-  afterAll(() => dirs.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
+  const ranges: RtcPortRange[] = [];
+  const rtcPorts = async () => {
+    const range = await reserveRtcPorts();
+    ranges.push(range);
+    return range.env;
+  };
+  afterAll(() => {
+    dirs.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true }));
+    ranges.forEach((range) => range.release());
+  });
 
   it(`reports this machine (ffmpeg ${ffmpeg ? 'usable' : 'unusable'}), with the configured database and Redis, and times the analysis`, async () => {
     const result = await doctor({
@@ -54,9 +64,7 @@ describe('vigil doctor', () => {
       DATA_DIR: dataDir(),
       DATABASE_URL: process.env.DATABASE_URL,
       REDIS_URL: process.env.REDIS_URL,
-      RTC_MIN_PORT: '47000',
-      RTC_MAX_PORT: '47099',
-      MEDIA_WORKERS: '1',
+      ...(await rtcPorts()),
     });
     expect(result.stderr).toBe('');
     expect(statusOf(result.checks)).toEqual({
@@ -89,9 +97,7 @@ describe('vigil doctor', () => {
       DATA_DIR: loose,
       DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none',
       REDIS_URL: 'redis://127.0.0.1:1',
-      RTC_MIN_PORT: '47100',
-      RTC_MAX_PORT: '47199',
-      MEDIA_WORKERS: '1',
+      ...(await rtcPorts()),
       ANALYSIS_BACKEND: 'wasm',
     });
     expect(result.code).toBe(1);

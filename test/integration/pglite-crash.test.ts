@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { packageRoot } from '../../server/shared/index.js';
-import { freeTcpPort } from '../support/ports.js';
+import { freeTcpPort, reserveRtcPorts, type RtcPortRange } from '../support/ports.js';
 
 const root = packageRoot();
 const cliArgs = ['--import', 'tsx', path.join(root, 'server/cli/main.ts')];
@@ -22,31 +22,34 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 describe.runIf(canUnshare)('kill -9 on PGlite, restarted as PID 1 again (PID namespace)', () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-crash-'));
   const children: ChildProcess[] = [];
+  const ranges: RtcPortRange[] = [];
   afterAll(() => {
     for (const child of children) child.kill('SIGKILL');
     fs.rmSync(dataDir, { recursive: true, force: true });
+    ranges.forEach((range) => range.release());
   });
 
-  const env = (port: number) => ({
+  const env = (port: number, rtc: Record<string, string> = {}) => ({
     PATH: process.env.PATH,
     HOME: process.env.HOME,
     DATA_DIR: dataDir,
     PORT: String(port),
     HOST: '127.0.0.1',
     LOG_LEVEL: 'warn',
-    MEDIA_WORKERS: '1',
-    RTC_MIN_PORT: String(30000 + Math.floor(Math.random() * 500) * 20),
-    RTC_MAX_PORT: '39999',
+    ...rtc,
   });
 
   /** `vigil serve` as PID 1 of a new PID namespace; resolves once /healthz answers. */
   const serveAsPid1 = async (port: number) => {
+    // A fresh RTC range each start: the crashed namespace's media worker may not be gone yet.
+    const range = await reserveRtcPorts();
+    ranges.push(range);
     const child = spawn(
       'unshare',
       ['--pid', '--fork', '--mount-proc', process.execPath, ...cliArgs, 'serve'],
       {
         cwd: root,
-        env: env(port),
+        env: env(port, range.env),
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );

@@ -10,6 +10,7 @@ import { storeEvidence } from '../../server/evidence/index.js';
 import { openViolation } from '../../server/proctoring/index.js';
 import { createLogger } from '../../server/shared/index.js';
 import type { Backend } from './backends.js';
+import { reserveRtcPorts } from './ports.js';
 
 export interface Response<T = unknown> {
   status: number;
@@ -51,12 +52,6 @@ export interface TestAppOptions {
   webhooks?: AppOptions['webhooks'];
 }
 
-/** A random 20-port RTC range, so parallel test apps never share a media port. */
-function rtcPorts(): Record<string, string> {
-  const min = 20000 + Math.floor(Math.random() * 2000) * 20;
-  return { RTC_MIN_PORT: String(min), RTC_MAX_PORT: String(min + 19), MEDIA_WORKERS: '1' };
-}
-
 /** Starts the real service on a free port against `backend`. */
 export async function startTestApp(
   backend: Backend,
@@ -64,6 +59,8 @@ export async function startTestApp(
   options: TestAppOptions = {},
 ): Promise<TestApp> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-test-'));
+  // An RTC range of its own, so parallel test apps never share a media port.
+  const rtcPorts = await reserveRtcPorts();
   const jwtSecret = randomBytes(32).toString('hex');
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -74,7 +71,7 @@ export async function startTestApp(
     LOG_LEVEL: 'silent',
     ...(backend.databaseUrl ? { DATABASE_URL: backend.databaseUrl } : {}),
     ...(backend.redisUrl ? { REDIS_URL: backend.redisUrl } : {}),
-    ...rtcPorts(),
+    ...rtcPorts.env,
     ...env,
   });
   const context = await buildContext(config, {
@@ -132,6 +129,7 @@ export async function startTestApp(
     },
     async close() {
       await app.close();
+      rtcPorts.release();
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };

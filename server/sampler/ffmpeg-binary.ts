@@ -2,20 +2,24 @@
  * Which ffmpeg the sampler runs. Candidates, in order: `FFMPEG_PATH` (an override: when set it is
  * the only candidate), the system's `ffmpeg` on PATH, then the one inside the optional npm package
  * `@ffmpeg-installer/ffmpeg`. Each is chosen by what it can do, never by where it lives: a live
- * probe sends a VP8 and an Opus stream over loopback RTP and decodes them with the sampler's own
- * SDP and arguments (`inputArgs`, `videoOutputArgs` with scaling, `audioOutputArgs`). The first
+ * probe sends a VP8 and an Opus stream over loopback RTP through the tap's RTP relay and decodes
+ * them with the sampler's own arguments (`inputArgs`, `videoOutputArgs` with scaling,
+ * `audioOutputArgs`). The first
  * candidate that delivers a scaled frame and PCM wins; the others say why they were passed over.
  */
 import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { audioOutputArgs, inputArgs, videoOutputArgs } from './ffmpeg.js';
-import { leaseUdpPortPairs } from './ports.js';
-import { tapSdp } from './sdp.js';
+import {
+  audioOutputArgs,
+  frameSyncOption,
+  inputArgs,
+  videoOutputArgs,
+  type FrameSyncOption,
+} from './ffmpeg.js';
+import { RtpRelay } from './rtp-relay.js';
 
 const run = promisify(execFile);
 
@@ -46,7 +50,7 @@ export const packagedFfmpegName = '@ffmpeg-installer/ffmpeg';
 
 /** What to do when no candidate qualifies (start-up line, doctor, /readyz all say the same). */
 export const ffmpegFix =
-  'install ffmpeg 5.1+ (Debian/Ubuntu: apt-get install ffmpeg), or set FFMPEG_PATH to one that decodes VP8 and Opus from RTP; then run `npx vigil doctor`';
+  'install ffmpeg 4.0+ (Debian/Ubuntu: apt-get install ffmpeg; `npm install` brings one in the optional package @ffmpeg-installer/ffmpeg), or set FFMPEG_PATH to one that decodes VP8 and Opus; then run `npx vigil doctor`';
 
 /** The first executable called `name` on PATH, as a shell would find it. */
 export function findOnPath(name: string, pathVariable = process.env.PATH ?? ''): string | undefined {
@@ -106,7 +110,7 @@ export async function probeFfmpeg(ffmpegPath: string): Promise<Omit<FfmpegChoice
   }
 }
 
-/** The decoders, the command-line options, then a live decode of both kinds; throws what fails. */
+/** The decoders, the demuxers, then a live decode of both kinds; throws what fails. */
 async function checkCapabilities(ffmpegPath: string): Promise<string[]> {
   const { stdout: decoderList } = await run(ffmpegPath, ['-hide_banner', '-decoders'], {
     timeout: 10_000,
@@ -117,62 +121,39 @@ async function checkCapabilities(ffmpegPath: string): Promise<string[]> {
   );
   const missing = ['vp8', 'opus'].filter((name) => !decoders.includes(name));
   if (missing.length > 0) throw new Error(`no ${missing.join(' or ')} decoder`);
-  const lacking = await missingOptions(ffmpegPath);
-  if (lacking.length > 0) {
-    throw new Error(`lacks ${lacking.join(', ')}, which the sampler uses (ffmpeg 5.1+ has them)`);
-  }
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'vigil-ffmpeg-probe-'));
-  try {
-    await Promise.all([probeStream(ffmpegPath, 'video', dir), probeStream(ffmpegPath, 'audio', dir)]);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  const { stdout: demuxerList } = await run(ffmpegPath, ['-hide_banner', '-demuxers'], {
+    timeout: 10_000,
+    maxBuffer: 4 * 1024 * 1024,
+  });
+  const noDemuxer = ['ivf', 'ogg'].filter(
+    (name) => !new RegExp(`^\\s*D\\S*\\s+${name}\\s`, 'm').test(demuxerList),
+  );
+  if (noDemuxer.length > 0) throw new Error(`no ${noDemuxer.join(' or ')} demuxer`);
+  const sync = await frameSyncOption(ffmpegPath);
+  await Promise.all([probeStream(ffmpegPath, 'video', sync), probeStream(ffmpegPath, 'audio', sync)]);
   return decoders;
-}
-
-/**
- * Options of the sampler's command line that older builds lack: `-localaddr` keeps the decoder's
- * RTP port on loopback (without it an old build listens on every interface), `-listen_timeout`
- * lets an orphaned decoder exit, `-fps_mode` replaced `-vsync`. Named here so the reason is clear.
- */
-async function missingOptions(ffmpegPath: string): Promise<string[]> {
-  const help = async (topic: string) =>
-    (await run(ffmpegPath, ['-hide_banner', '-h', topic], { timeout: 10_000, maxBuffer: 8 * 1024 * 1024 }))
-      .stdout;
-  const [sdp, general] = await Promise.all([help('demuxer=sdp'), help('long')]);
-  return [
-    ...['localaddr', 'listen_timeout'].filter((o) => !sdp.includes(`-${o} `)).map((o) => `-${o} (SDP input)`),
-    ...(general.includes('-fps_mode') ? [] : ['-fps_mode']),
-  ];
 }
 
 const probeFrame = { width: 64, height: 48 };
 
 /**
  * One stream through the sampler's real decode path: this binary encodes a test pattern (VP8) or
- * a tone (Opus) to RTP on loopback, and decodes it from the sampler's SDP with the sampler's
- * arguments. Passes when a whole scaled RGB frame, or 100 ms of PCM, comes out.
+ * a tone (Opus) to RTP on loopback, the tap's RTP relay turns it into IVF or Ogg on the stdin of
+ * a decoder run with the sampler's arguments. Passes when a whole scaled RGB frame, or 100 ms of
+ * PCM, comes out.
  */
-async function probeStream(ffmpegPath: string, kind: 'video' | 'audio', dir: string): Promise<void> {
+async function probeStream(
+  ffmpegPath: string,
+  kind: 'video' | 'audio',
+  sync: FrameSyncOption,
+): Promise<void> {
   const host = '127.0.0.1';
-  const lease = await leaseUdpPortPairs(host, 1);
-  const pair = lease.pairs[0]!;
   const codec =
     kind === 'video'
-      ? { mimeType: 'video/VP8', payloadType: 96, clockRate: 90_000, parameters: {} }
-      : { mimeType: 'audio/opus', payloadType: 111, clockRate: 48_000, channels: 2, parameters: {} };
-  const sdpPath = path.join(dir, `${kind}.sdp`);
-  await writeFile(
-    sdpPath,
-    tapSdp({
-      kind,
-      ip: host,
-      rtpPort: pair.rtp,
-      rtcpPort: pair.rtcp,
-      rtpParameters: { codecs: [codec] },
-    }),
-  );
-  const outputArgs = kind === 'video' ? videoOutputArgs(5, probeFrame) : audioOutputArgs();
+      ? { name: 'VP8' as const, payloadType: 96, clockRate: 90_000 }
+      : { name: 'opus' as const, payloadType: 111, clockRate: 48_000 };
+  const relay = await RtpRelay.open(host, codec.name, codec.clockRate);
+  const outputArgs = kind === 'video' ? videoOutputArgs(5, probeFrame, sync) : audioOutputArgs();
   const wanted = kind === 'video' ? probeFrame.width * probeFrame.height * 3 : 3200;
   const source =
     kind === 'video'
@@ -189,10 +170,10 @@ async function probeStream(ffmpegPath: string, kind: 'video' | 'audio', dir: str
           '5',
         ]
       : ['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-ac', '2', '-c:a', 'libopus'];
-  lease.release();
-  const decoder = spawn(ffmpegPath, [...inputArgs(sdpPath, host, 10), ...outputArgs], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const decoder = spawn(ffmpegPath, [...inputArgs(relay.format), ...outputArgs], {
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
+  relay.attach(decoder.stdin);
   let sender: ReturnType<typeof spawn> | undefined;
   const stderr: string[] = [];
   const keep = (chunk: Buffer) => {
@@ -221,8 +202,7 @@ async function probeStream(ffmpegPath: string, kind: 'video' | 'audio', dir: str
       decoder.once('exit', (code) => {
         if (received < wanted) done(new Error(`${kind} decode exited ${code}: ${lastError(stderr)}`));
       });
-      // The decoder needs a moment to parse the SDP and bind; the sender repeats keyframes, so
-      // starting late loses nothing.
+      // The sender repeats keyframes, so a decoder that starts late loses nothing.
       setTimeout(() => {
         if (decoder.exitCode !== null) return;
         sender = spawn(
@@ -240,7 +220,7 @@ async function probeStream(ffmpegPath: string, kind: 'video' | 'audio', dir: str
             String(codec.payloadType),
             '-f',
             'rtp',
-            `rtp://${host}:${pair.rtp}?pkt_size=1200`,
+            `rtp://${host}:${relay.port}?pkt_size=1200`,
           ],
           { stdio: ['ignore', 'ignore', 'pipe'] },
         );
@@ -253,6 +233,7 @@ async function probeStream(ffmpegPath: string, kind: 'video' | 'audio', dir: str
     });
   } finally {
     sender?.kill('SIGKILL');
+    relay.close();
     decoder.kill('SIGKILL');
   }
 }

@@ -8,8 +8,8 @@ const run = promisify(execFile);
 export const audioSampleRate = 16_000;
 
 /**
- * Checks that `ffmpegPath` runs and is 5.1 or newer (`-fps_mode`, stable SDP/RTP input);
- * fails at start-up with a message that says what to install, never later per tap.
+ * Checks that `ffmpegPath` runs and is 4.0 or newer (`-filter_threads`, the IVF and Ogg
+ * demuxers); fails at start-up with a message that says what to install, never later per tap.
  */
 export async function checkFfmpeg(ffmpegPath: string): Promise<string> {
   let stdout: string;
@@ -23,28 +23,41 @@ export async function checkFfmpeg(ffmpegPath: string): Promise<string> {
     );
   }
   const version = /ffmpeg version n?(\d+)\.(\d+)/.exec(stdout);
-  // Git builds ("N-112233-g…") carry no number and are newer than any release we need.
-  if (version) {
-    const major = Number(version[1]);
-    const minor = Number(version[2]);
-    if (major < 5 || (major === 5 && minor < 1)) {
-      throw new Error(`the frame sampler needs ffmpeg 5.1 or newer; "${ffmpegPath}" is ${major}.${minor}`);
-    }
+  // Git builds ("N-112233-g…") carry no number; the capability probe (ffmpeg-binary.ts) decides.
+  if (version && Number(version[1]) < 4) {
+    throw new Error(
+      `the frame sampler needs ffmpeg 4.0 or newer; "${ffmpegPath}" is ${version[1]}.${version[2]}`,
+    );
   }
   return stdout.split('\n')[0] ?? 'ffmpeg';
 }
 
+/** How a build spells "pass every frame's timestamp through": `-fps_mode` since 5.1, `-vsync` before. */
+export type FrameSyncOption = '-fps_mode' | '-vsync';
+
+const syncOptions = new Map<string, Promise<FrameSyncOption>>();
+
+/** The frame-sync option this binary understands (asked once per binary). */
+export function frameSyncOption(ffmpegPath: string): Promise<FrameSyncOption> {
+  let option = syncOptions.get(ffmpegPath);
+  if (!option) {
+    option = run(ffmpegPath, ['-hide_banner', '-h', 'long'], { timeout: 10_000, maxBuffer: 8 * 1024 * 1024 })
+      .then(({ stdout }) => (stdout.includes('-fps_mode') ? '-fps_mode' : '-vsync'))
+      .catch(() => '-fps_mode' as const);
+    syncOptions.set(ffmpegPath, option);
+  }
+  return option;
+}
+
 /**
- * Input side: read the SDP file, receive RTP on 127.0.0.1 only (`localaddr`), answer RTCP to
- * where mediasoup's RTCP comes from. Not `filter_src`: it connects the socket to the SDP's
- * own address and port, which drops everything mediasoup sends. `fpsprobesize 0`: stream
+ * Input side: the container the tap's RTP relay writes on stdin (IVF for video, Ogg for Opus;
+ * rtp-relay.ts), so ffmpeg opens no port and exits with its stdin. `fpsprobesize 0`: stream
  * analysis ends at the first decodable keyframe instead of buffering ~20 frames to guess a
  * frame rate (that cost ~0.8 s before the first frame); `nobuffer` is left out because it
  * throws away the probed packets, i.e. that very keyframe. One decoder thread: there are many
- * taps and each picture is small. After `listen_timeout` seconds without a packet ffmpeg
- * exits, so one left behind by a crashed server goes by itself (the tap restarts it quietly).
+ * taps and each picture is small.
  */
-export function inputArgs(sdpPath: string, host: string, listenTimeoutS: number): string[] {
+export function inputArgs(format: 'ivf' | 'ogg'): string[] {
   return [
     '-hide_banner',
     '-nostdin',
@@ -53,20 +66,14 @@ export function inputArgs(sdpPath: string, host: string, listenTimeoutS: number)
     'level+info',
     '-threads',
     '1',
-    '-protocol_whitelist',
-    'file,udp,rtp',
-    '-sdp_flags',
-    'rtcp_to_source',
-    '-localaddr',
-    host,
-    '-listen_timeout',
-    String(listenTimeoutS),
     '-fpsprobesize',
     '0',
     '-flags',
     'low_delay',
+    '-f',
+    format,
     '-i',
-    sdpPath,
+    'pipe:0',
   ];
 }
 
@@ -77,7 +84,7 @@ export function inputArgs(sdpPath: string, host: string, listenTimeoutS: number)
  * keeping the aspect ratio and pad the rest black, so every frame has the same byte length
  * even when the browser changes resolution. Only selected frames are scaled and converted.
  */
-export function videoOutputArgs(fps: number, size: FrameSize): string[] {
+export function videoOutputArgs(fps: number, size: FrameSize, sync: FrameSyncOption = '-fps_mode'): string[] {
   const rate = Number(fps.toFixed(6));
   const slot = (time: string) => `floor(${time}*${rate})`;
   const select = `select='if(isnan(prev_selected_t),1,lt(t,prev_selected_t)+gte(${slot('t')},${slot('prev_selected_t')}+1))'`;
@@ -91,7 +98,7 @@ export function videoOutputArgs(fps: number, size: FrameSize): string[] {
     '1',
     '-vf',
     `${select},${fit},${pad},setsar=1,format=rgb24`,
-    '-fps_mode',
+    sync,
     'passthrough',
     // The rawvideo "encoder" does frame threading: with N threads it hands frame k out only
     // when frame k+N-1 arrives, i.e. whole sampling periods late. One thread: no delay.

@@ -10,7 +10,8 @@
  *   sampler.challenge(sessionId, true); // … false when the challenge ends
  *   await sampler.close();
  *
- * Needs ffmpeg ≥ 5.1 (Debian package "ffmpeg"); `create` fails clearly without it.
+ * Needs an ffmpeg (4.0 or newer: the system's, or the one `npm install` brings in
+ * `@ffmpeg-installer/ffmpeg`) that decodes VP8 and Opus; `create` fails clearly without one.
  */
 export { SamplerService } from './sampler-service.js';
 export type { SamplerEvents, SamplerOptions, TapInfo } from './sampler-service.js';

@@ -1,15 +1,12 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import type { types } from 'mediasoup';
 import type { Logger } from '../shared/index.js';
 import { FixedChunker } from './chunker.js';
 import { inputArgs } from './ffmpeg.js';
-import { leaseUdpPortPairs, udpPortBound, type PortLease } from './ports.js';
-import { tapSdp } from './sdp.js';
+import { leaseUdpPort, type PortLease } from './ports.js';
+import { RtpRelay } from './rtp-relay.js';
 import type { TapKind } from './types.js';
 
 export interface PipelineOptions {
@@ -22,10 +19,6 @@ export interface PipelineOptions {
   /** stdout is cut into chunks of exactly this many bytes. */
   chunkBytes: number;
   logger: Logger;
-  /** How long ffmpeg may take to bind its RTP port. */
-  bindTimeoutMs: number;
-  /** ffmpeg's `listen_timeout`: seconds without a packet before it exits. */
-  listenTimeoutS: number;
   /** Video samples per second this pipeline was built for (undefined for audio). */
   fps: number | undefined;
 }
@@ -48,7 +41,7 @@ interface PipelineEvents {
   exit: [PipelineExit];
 }
 
-type Decoder = ChildProcessByStdio<null, Readable, Readable>;
+type Decoder = ChildProcessByStdio<Writable, Readable, Readable>;
 
 /** Everything between the router and ffmpeg binds only to the loopback interface. */
 const host = '127.0.0.1';
@@ -59,10 +52,11 @@ const decodeProblem = /\[(error|warning)\]/;
 
 /**
  * One tap attempt: a PlainTransport on the exam router with a paused consumer of the producer
- * (one codec, no RTX, no RTCP feedback, no header extensions: ffmpeg needs none of them), an
- * SDP file describing that consumer, and the ffmpeg process decoding it to stdout. Started in
- * the order that loses nothing: ffmpeg binds its ports first, then the consumer resumes and a
- * keyframe is requested. Restarts build a new pipeline; this one is never reused.
+ * (one codec, no RTX, no RTCP feedback, no header extensions: the decoder needs none of them),
+ * the RTP relay it sends to (rtp-relay.ts: RTP → IVF or Ogg), and the ffmpeg process decoding
+ * that from its stdin to stdout. Started in the order that loses nothing: relay and ffmpeg
+ * first, then the consumer resumes and a keyframe is requested. Restarts build a new pipeline;
+ * this one is never reused.
  */
 export class DecoderPipeline extends EventEmitter<PipelineEvents> {
   readonly pid: number;
@@ -72,7 +66,7 @@ export class DecoderPipeline extends EventEmitter<PipelineEvents> {
   readonly #transport: types.PlainTransport;
   readonly #consumer: types.Consumer;
   readonly #lease: PortLease;
-  readonly #dir: string;
+  readonly #relay: RtpRelay;
   readonly #decoder: Decoder;
   readonly #exited: Promise<PipelineExit>;
   readonly #stderrTail: string[];
@@ -84,7 +78,7 @@ export class DecoderPipeline extends EventEmitter<PipelineEvents> {
     transport: types.PlainTransport;
     consumer: types.Consumer;
     lease: PortLease;
-    dir: string;
+    relay: RtpRelay;
     decoder: Decoder;
     exited: Promise<PipelineExit>;
     stderrTail: string[];
@@ -96,7 +90,7 @@ export class DecoderPipeline extends EventEmitter<PipelineEvents> {
     this.#transport = parts.transport;
     this.#consumer = parts.consumer;
     this.#lease = parts.lease;
-    this.#dir = parts.dir;
+    this.#relay = parts.relay;
     this.#decoder = parts.decoder;
     this.#exited = parts.exited;
     this.#stderrTail = parts.stderrTail;
@@ -106,34 +100,25 @@ export class DecoderPipeline extends EventEmitter<PipelineEvents> {
     const { transport, lease } = await openTransport(options.router);
     const undo: (() => Promise<void> | void)[] = [() => transport.close(), () => lease.release()];
     try {
-      const [local, decoderPorts] = lease.pairs;
-      if (!local || !decoderPorts) throw new Error('port lease came back short');
-      await transport.connect({ ip: host, port: decoderPorts.rtp, rtcpPort: decoderPorts.rtcp });
       const consumer = await transport.consume({
         producerId: options.producerId,
         rtpCapabilities: tapCapabilities(options.router, options.kind),
         paused: true,
         enableRtx: false,
       });
-      const dir = await mkdtemp(path.join(os.tmpdir(), 'vigil-tap-'));
-      undo.push(() => rm(dir, { recursive: true, force: true }));
-      const sdpPath = path.join(dir, 'tap.sdp');
-      await writeFile(
-        sdpPath,
-        tapSdp({
-          kind: options.kind,
-          ip: host,
-          rtpPort: decoderPorts.rtp,
-          rtcpPort: decoderPorts.rtcp,
-          rtpParameters: consumer.rtpParameters,
-        }),
-      );
+      const codec = consumer.rtpParameters.codecs[0];
+      const relayCodec = codec && RtpRelay.codecOf(codec.mimeType);
+      if (!codec || !relayCodec) {
+        throw new Error(`the tap cannot decode ${codec?.mimeType ?? 'a stream without a codec'}`);
+      }
+      const relay = await RtpRelay.open(host, relayCodec, codec.clockRate);
+      undo.push(() => relay.close());
+      await transport.connect({ ip: host, port: relay.port });
 
-      const decoder = spawn(
-        options.ffmpegPath,
-        [...inputArgs(sdpPath, host, options.listenTimeoutS), ...options.outputArgs],
-        { stdio: ['ignore', 'pipe', 'pipe'] },
-      );
+      const decoder = spawn(options.ffmpegPath, [...inputArgs(relay.format), ...options.outputArgs], {
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      relay.attach(decoder.stdin);
       const stderrTail: string[] = [];
       const exited = new Promise<PipelineExit>((resolve) => {
         decoder.once('error', (error) => {
@@ -148,18 +133,13 @@ export class DecoderPipeline extends EventEmitter<PipelineEvents> {
         transport,
         consumer,
         lease,
-        dir,
+        relay,
         decoder,
         exited,
         stderrTail,
       });
       pipeline.#wire(options);
 
-      const bound = await waitForBind(decoderPorts.rtp, exited, options.bindTimeoutMs);
-      if (bound !== 'bound') {
-        const tail = stderrTail.slice(-3).join(' | ');
-        throw new Error(`ffmpeg ${bound === 'exited' ? 'exited' : 'did not bind its port'}: ${tail}`);
-      }
       await preferLayers(consumer, options.fps);
       await consumer.resume();
       if (options.kind === 'video') await consumer.requestKeyFrame();
@@ -203,10 +183,10 @@ export class DecoderPipeline extends EventEmitter<PipelineEvents> {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#stopRequested = true;
+      this.#relay.close();
       await stopDecoder(this.#decoder, this.#exited);
       this.#transport.close();
       this.#lease.release();
-      await rm(this.#dir, { recursive: true, force: true });
     })();
     return this.#closing;
   }
@@ -233,6 +213,9 @@ export class DecoderPipeline extends EventEmitter<PipelineEvents> {
         if (decodeProblem.test(line)) this.emit('decodeError', line);
       }
     });
+    this.#relay.on('loss', () => {
+      if (!this.#stopRequested) this.emit('decodeError', 'RTP packets lost before the decoder');
+    });
     const gone = () => {
       if (!this.#stopRequested) this.emit('gone');
     };
@@ -244,19 +227,16 @@ export class DecoderPipeline extends EventEmitter<PipelineEvents> {
   }
 }
 
-/** The tap's local end: RTP and RTCP on their own loopback ports (a leased pair). */
+/** The tap's local end: RTP (with RTCP muxed) on a leased loopback port. */
 async function openTransport(
   router: types.Router,
 ): Promise<{ transport: types.PlainTransport; lease: PortLease }> {
   for (let attempt = 1; ; attempt += 1) {
-    const lease = await leaseUdpPortPairs(host, 2);
-    const [local] = lease.pairs;
-    if (!local) throw new Error('port lease came back short');
+    const lease = await leaseUdpPort(host);
     try {
       const transport = await router.createPlainTransport({
-        listenInfo: { protocol: 'udp', ip: host, port: local.rtp },
-        rtcpListenInfo: { protocol: 'udp', ip: host, port: local.rtcp },
-        rtcpMux: false,
+        listenInfo: { protocol: 'udp', ip: host, port: lease.port },
+        rtcpMux: true,
         comedia: false,
         appData: { purpose: 'sampler' },
       });
@@ -299,28 +279,6 @@ function tapCapabilities(router: types.Router, kind: TapKind): types.RtpCapabili
   return { codecs, headerExtensions: [] };
 }
 
-async function waitForBind(
-  port: number,
-  exited: Promise<PipelineExit>,
-  timeoutMs: number,
-): Promise<'bound' | 'exited' | 'timeout'> {
-  let gone = false;
-  void exited.then(() => (gone = true));
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (gone) return 'exited';
-    const bound = await udpPortBound(port);
-    // Without /proc there is nothing to watch: give ffmpeg the time it usually needs.
-    if (bound === undefined) {
-      await delay(500);
-      return gone ? 'exited' : 'bound';
-    }
-    if (bound) return 'bound';
-    await delay(20);
-  }
-  return gone ? 'exited' : 'timeout';
-}
-
 /**
  * SIGKILL: a decoder has nothing to flush, and ffmpeg only notices a first SIGTERM after its
  * next packet, which never comes once the producer has gone (it waited the full grace period).
@@ -330,8 +288,4 @@ async function stopDecoder(decoder: Decoder, exited: Promise<PipelineExit>): Pro
     decoder.kill('SIGKILL');
   }
   await exited;
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

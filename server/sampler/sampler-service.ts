@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { MediaService, ProducerRef, ProducerState } from '../media/index.js';
 import type { Logger } from '../shared/index.js';
-import { checkFfmpeg } from './ffmpeg.js';
+import { checkFfmpeg, frameSyncOption, type FrameSyncOption } from './ffmpeg.js';
 import { requireSamplerFfmpeg } from './ffmpeg-binary.js';
 import { SessionTap, type SessionTapOptions } from './session-tap.js';
 import type { AudioChunk, FrameSize, TapFault, TapKind, TapRef, TapStall, SampledFrame } from './types.js';
@@ -27,10 +27,6 @@ export interface SamplerOptions {
   stallAfterMs?: number;
   /** Restart back-off for a failed decoder (default 250 ms doubling to 10 s). */
   restartBackoffMs?: { min: number; max: number };
-  /** How long ffmpeg may take to bind its port (default 5 s). */
-  bindTimeoutMs?: number;
-  /** How long a decoder waits for its first packet before exiting (default 30 s). */
-  listenTimeoutS?: number;
 }
 
 export interface TapInfo extends TapRef {
@@ -72,8 +68,6 @@ const defaults = {
   ffmpegPath: 'ffmpeg',
   stallAfterMs: 3000,
   restartBackoffMs: { min: 250, max: 10_000 },
-  bindTimeoutMs: 5000,
-  listenTimeoutS: 30,
 };
 
 /**
@@ -88,6 +82,8 @@ export class SamplerService extends EventEmitter<SamplerEvents> {
   readonly #media: MediaService;
   readonly #log: Logger;
   readonly #options: Required<Omit<SamplerOptions, 'media' | 'logger'>>;
+  /** How this ffmpeg build spells frame-timestamp passthrough. */
+  readonly #frameSync: FrameSyncOption;
   /** Open or opening taps by producer id. */
   readonly #entries = new Map<string, Entry>();
   /** Producers waiting for a free tap slot, oldest first. */
@@ -97,8 +93,9 @@ export class SamplerService extends EventEmitter<SamplerEvents> {
   readonly #unsubscribe: () => void;
   #closing: Promise<void> | undefined;
 
-  private constructor(options: SamplerOptions) {
+  private constructor(options: SamplerOptions, frameSync: FrameSyncOption) {
     super();
+    this.#frameSync = frameSync;
     this.#media = options.media;
     this.#log = options.logger.child({ component: 'sampler' });
     this.#options = {
@@ -111,8 +108,6 @@ export class SamplerService extends EventEmitter<SamplerEvents> {
       ffmpegPath: options.ffmpegPath ?? defaults.ffmpegPath,
       stallAfterMs: options.stallAfterMs ?? defaults.stallAfterMs,
       restartBackoffMs: options.restartBackoffMs ?? defaults.restartBackoffMs,
-      bindTimeoutMs: options.bindTimeoutMs ?? defaults.bindTimeoutMs,
-      listenTimeoutS: options.listenTimeoutS ?? defaults.listenTimeoutS,
     };
     const onNew = (ref: ProducerRef) => this.#onProducer(ref);
     const onClosed = (ref: ProducerRef) => this.#onProducerClosed(ref);
@@ -142,7 +137,7 @@ export class SamplerService extends EventEmitter<SamplerEvents> {
     const chosen = options.ffmpegPath === undefined ? await requireSamplerFfmpeg() : undefined;
     const ffmpegPath = options.ffmpegPath ?? chosen?.path ?? defaults.ffmpegPath;
     const version = await checkFfmpeg(ffmpegPath);
-    const service = new SamplerService({ ...options, ffmpegPath });
+    const service = new SamplerService({ ...options, ffmpegPath }, await frameSyncOption(ffmpegPath));
     service.#log.info(
       {
         ffmpeg: version,
@@ -283,8 +278,7 @@ export class SamplerService extends EventEmitter<SamplerEvents> {
       audioChunkMs: options.audioChunkMs,
       stallAfterMs: options.stallAfterMs,
       restartBackoffMs: options.restartBackoffMs,
-      bindTimeoutMs: options.bindTimeoutMs,
-      listenTimeoutS: options.listenTimeoutS,
+      frameSync: this.#frameSync,
     };
   }
 

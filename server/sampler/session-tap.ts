@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
 import { backoffMs, type Logger } from '../shared/index.js';
-import { audioOutputArgs, audioSampleRate, videoOutputArgs } from './ffmpeg.js';
+import { audioOutputArgs, audioSampleRate, videoOutputArgs, type FrameSyncOption } from './ffmpeg.js';
 import { DecoderPipeline, type PipelineExit } from './pipeline.js';
 import type { FrameSize, TapEvents, TapKind, TapRef } from './types.js';
 
@@ -22,8 +22,8 @@ export interface SessionTapOptions {
   stallAfterMs: number;
   /** Restart delay after a failure: doubles from `min` up to `max`. */
   restartBackoffMs: { min: number; max: number };
-  bindTimeoutMs: number;
-  listenTimeoutS: number;
+  /** The frame-sync option of this ffmpeg build (`-fps_mode`, or `-vsync` before 5.1). */
+  frameSync: FrameSyncOption;
 }
 
 /** A decoder that ran at least this long was healthy: the next failure starts the back-off over. */
@@ -168,14 +168,13 @@ export class SessionTap extends EventEmitter<TapEvents> {
         producerId: this.#options.producerId,
         kind,
         ffmpegPath: this.#options.ffmpegPath,
-        outputArgs: fps === undefined ? audioOutputArgs() : videoOutputArgs(fps, frameSize),
+        outputArgs:
+          fps === undefined ? audioOutputArgs() : videoOutputArgs(fps, frameSize, this.#options.frameSync),
         chunkBytes:
           fps === undefined
             ? Math.round((audioSampleRate * this.#options.audioChunkMs) / 1000) * 2
             : frameSize.width * frameSize.height * 3,
         logger: this.#log,
-        bindTimeoutMs: this.#options.bindTimeoutMs,
-        listenTimeoutS: this.#options.listenTimeoutS,
         fps,
       });
       // Superseded while starting (closed, or another rate asked for): #reconcile follows up.

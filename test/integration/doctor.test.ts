@@ -34,8 +34,8 @@ function doctor(env: Record<string, string | undefined>) {
   });
 }
 
-// The ffmpeg the server would choose here: on a machine whose only ffmpeg is the packaged 2018
-// build (CI's hidden-tools leg), doctor must fail on it, naming why.
+// The ffmpeg the server would choose here: the system's, else the one `npm install` brings
+// (@ffmpeg-installer, optional); doctor fails, naming why, only where neither is usable.
 const { choice: ffmpeg } = await resolveFfmpeg(process.env);
 
 const statusOf = (checks: CheckResult[]) => Object.fromEntries(checks.map((c) => [c.name, c.status]));
@@ -83,7 +83,7 @@ describe('vigil doctor', () => {
     expect(ffmpegCheck.detail).toMatch(
       ffmpeg
         ? `${ffmpeg.version}, ${ffmpeg.source === 'packaged' ? 'packaged' : ffmpeg.source}`
-        : /stream analysis is off: .*lacks -localaddr|no ffmpeg found/,
+        : /stream analysis is off: .*(does not run|no ffmpeg found)/,
     );
     const analysis = result.checks.find((c) => c.name === 'analysis')!;
     expect(analysis.detail).toMatch(/backend loads; \d+ ms a frame/);
@@ -93,7 +93,9 @@ describe('vigil doctor', () => {
     const loose = dataDir();
     fs.chmodSync(loose, 0o755);
     const result = await doctor({
-      PATH: path.join(loose, 'no-tools-here'), // nothing on PATH: no ffmpeg
+      PATH: path.join(loose, 'no-tools-here'), // nothing on PATH: no system ffmpeg
+      // …and as if the optional package were not installed: the override is the only candidate.
+      FFMPEG_PATH: path.join(loose, 'no-tools-here', 'ffmpeg'),
       DATA_DIR: loose,
       DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none',
       REDIS_URL: 'redis://127.0.0.1:1',
@@ -104,6 +106,7 @@ describe('vigil doctor', () => {
     const byName = Object.fromEntries(result.checks.map((c) => [c.name, c]));
     expect(byName.ffmpeg).toMatchObject({
       status: 'fail',
+      detail: expect.stringMatching(/FFMPEG_PATH ffmpeg .*no-tools-here\/ffmpeg: does not run/),
       fix: expect.stringContaining('apt-get install ffmpeg'),
     });
     expect(byName.database).toMatchObject({

@@ -97,24 +97,15 @@ describe('ffmpeg candidates', () => {
   }
 
   if (packaged) {
-    // @ffmpeg-installer/linux-x64 4.1.0 ships a 2018 git build (N-47683). It decodes VP8 and Opus,
-    // but its SDP input cannot bind to loopback only (-localaddr) or time out (-listen_timeout),
-    // and it has no -fps_mode: the probe must refuse it rather than trust its "N-" version.
-    it('probes the packaged ffmpeg and takes it only if it runs the sampler command line', async () => {
-      const outcome = await probeFfmpeg(packaged).then(
-        (result) => ({ ok: true as const, result }),
-        (error: unknown) => ({ ok: false as const, reason: String(error) }),
-      );
-      if (outcome.ok) {
-        expect(outcome.result.decoders).toEqual(['vp8', 'opus']);
-      } else {
-        expect(outcome.reason).toMatch(/lacks .*-localaddr/);
-        const resolution = await resolveFfmpeg({ PATH: '/nonexistent' });
-        expect(resolution.choice).toBeUndefined();
-        expect(resolution.rejected).toEqual([
-          expect.objectContaining({ source: 'packaged', reason: expect.stringMatching(/-localaddr/) }),
-        ]);
-      }
+    // @ffmpeg-installer/linux-x64 4.1.0 ships a 2018 git build (N-47683): no -fps_mode, no
+    // loopback-only SDP input, which the sampler no longer needs (its RTP relay feeds ffmpeg's
+    // stdin). It is what `npm install` alone brings, so it must pass the same live probe.
+    it('probes the packaged ffmpeg, which runs the sampler command line, and chooses it when alone', async () => {
+      const probed = await probeFfmpeg(packaged);
+      expect(probed.decoders).toEqual(['vp8', 'opus']);
+      const resolution = await resolveFfmpeg({ PATH: '/nonexistent' });
+      expect(resolution.rejected).toEqual([]);
+      expect(resolution.choice).toMatchObject({ source: 'packaged', path: packaged });
     });
   } else {
     console.log('@ffmpeg-installer/ffmpeg is not installed (optional dependency): its probe is not declared');

@@ -2,24 +2,29 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MediaService } from '../../server/media/index.js';
 import { createLogger } from '../../server/shared/index.js';
+import { reserveRtcPorts, type RtcPortRange } from '../support/ports.js';
 import { rtpParameters } from '../support/sockets.js';
 
 /** The SFU on real mediasoup workers, without sockets in between. */
 describe('MediaService on real mediasoup workers', () => {
   let media: MediaService;
-  const minPort = 21000 + Math.floor(Math.random() * 1500) * 20;
+  let rtc: RtcPortRange;
 
   beforeAll(async () => {
+    rtc = await reserveRtcPorts();
     media = await MediaService.create({
       workers: 2,
       announcedIp: '127.0.0.1',
-      minPort,
-      maxPort: minPort + 19,
+      minPort: rtc.min,
+      maxPort: rtc.max,
       logger: createLogger('silent'),
       routerCapacity: 1,
     });
   });
-  afterAll(() => media?.close());
+  afterAll(() => {
+    media?.close();
+    rtc?.release();
+  });
 
   it('gives worker i one UDP and one TCP port: minPort + i', async () => {
     const dumps = await Promise.all(media.pool.workers.map((slot) => slot.webRtcServer.dump()));
@@ -28,8 +33,8 @@ describe('MediaService on real mediasoup workers', () => {
       dump.tcpServers.map((s) => s.port),
     ]);
     expect(ports).toEqual([
-      [[minPort], [minPort]],
-      [[minPort + 1], [minPort + 1]],
+      [[rtc.min], [rtc.min]],
+      [[rtc.min + 1], [rtc.min + 1]],
     ]);
   });
 

@@ -20,7 +20,7 @@ export async function samplerFfmpegs(suite: string): Promise<FfmpegChoice[]> {
     }
   }
   if (usable.length === 0) {
-    const why = `${suite}: no ffmpeg here can run the sampler (${refused.join('; ') || 'none found'}); install ffmpeg 5.1+ (apt-get install ffmpeg) or set FFMPEG_PATH`;
+    const why = `${suite}: no ffmpeg here can run the sampler (${refused.join('; ') || 'none found'}); install ffmpeg 4.0+ (apt-get install ffmpeg, or npm install with its optional dependencies) or set FFMPEG_PATH`;
     if (process.env.VIGIL_REQUIRE_SERVICES === '1') throw new Error(`${why}; required on this leg`);
     console.log(`${why}: not declared`);
   }

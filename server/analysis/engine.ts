@@ -14,6 +14,7 @@ import type {
   BackendChoice,
   CascadePolicy,
   DropReason,
+  FaceAnalysis,
   EngineStats,
   FrameOptions,
   FrameResult,
@@ -99,6 +100,9 @@ interface CascadeState {
   /** Stream-clock times (`RgbFrame.at`) each model last ran. */
   identityAt: number;
   antispoofAt: number;
+  irisAt: number;
+  /** The last look pointed towards the edge of the screen: measure the eyes on every frame. */
+  gazeNearEdge: boolean;
   objectsAt: number;
   /** Frames still to embed after a track change. */
   burst: number;
@@ -110,12 +114,28 @@ interface CascadeState {
   plannedAt: number;
 }
 
+/**
+ * Head or eyes this far off straight ahead (degrees) is towards the edge of a screen: the next
+ * frames measure the eyes too, so a look away is judged as fast as with gaze on every frame.
+ */
+const gazeEdgeDegrees = 15;
+
+function nearScreenEdge(face: FaceAnalysis | undefined): boolean {
+  if (!face) return false;
+  const look = Math.abs(face.yaw + (face.gaze?.yaw ?? 0));
+  return (
+    look > gazeEdgeDegrees || Math.abs(face.yaw) > gazeEdgeDegrees || Math.abs(face.pitch) > gazeEdgeDegrees
+  );
+}
+
 const freshCascade = (): CascadeState => ({
   thumbnail: null,
   previousThumbnail: null,
   track: null,
   identityAt: -Infinity,
   antispoofAt: -Infinity,
+  irisAt: -Infinity,
+  gazeNearEdge: false,
   objectsAt: -Infinity,
   burst: 0,
   antispoofNext: false,
@@ -629,6 +649,7 @@ export class AnalysisEngine extends EventEmitter<{ closed: [] }> {
   ): {
     streamId: string;
     detectorEvery: number;
+    iris: boolean;
     objects: boolean | 'onChange';
     identity: boolean | 'onTrackChange';
     antispoof: boolean;
@@ -644,6 +665,7 @@ export class AnalysisEngine extends EventEmitter<{ closed: [] }> {
       return {
         streamId: lane.streamId,
         detectorEvery: 1,
+        iris: true,
         objects: options.objects ?? lane.frames % this.#options.objectInterval === 0,
         identity: options.identity ?? true,
         antispoof: true,
@@ -663,6 +685,7 @@ export class AnalysisEngine extends EventEmitter<{ closed: [] }> {
     return {
       streamId: lane.streamId,
       detectorEvery: cascade.detectorEveryFrames,
+      iris: state.gazeNearEdge || at - state.irisAt >= cascade.gazeEveryMs,
       objects: options.objects === false ? false : this.#objectsPlan(lane, at),
       identity: options.identity === false ? false : identityDue || 'onTrackChange',
       antispoof:
@@ -703,6 +726,9 @@ export class AnalysisEngine extends EventEmitter<{ closed: [] }> {
     const { stages } = reply;
     state.track = reply.track;
     state.previousThumbnail = reply.thumbnail;
+    if (stages.iris !== false) state.irisAt = at;
+    // The head pose comes with every frame, the eyes only with measured ones.
+    state.gazeNearEdge = nearScreenEdge(reply.faces[0]);
     if (stages.objects) {
       state.objectsAt = at;
       state.objectsWanted = false;

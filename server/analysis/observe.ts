@@ -240,12 +240,29 @@ function median(values: number[]): number {
 const round = (value: number) => Math.round(value * 1000) / 1000;
 const clamp01 = (value: number) => Math.min(1, Math.max(0, value));
 
-/** Head turned or tilted too far, or head plus eyes (signed alike, so they add) pointing off-screen. */
-function lookingAway(face: FaceAnalysis, policy: AnalysisPolicy, tuning: ObserverTuning): boolean {
+/**
+ * Head turned or tilted too far, or head plus eyes (signed alike, so they add) pointing
+ * off-screen. `undefined` when it cannot be told: the head faces the screen and the eyes were
+ * not measured on this frame (the cascade's gaze cadence).
+ */
+function lookingAway(
+  face: FaceAnalysis,
+  policy: AnalysisPolicy,
+  tuning: ObserverTuning,
+  gazeMeasured: boolean,
+): boolean | undefined {
   if (Math.abs(face.yaw) > policy.gaze.maxYawDegrees) return true;
   if (Math.abs(face.pitch) > policy.gaze.maxPitchDegrees) return true;
+  if (!gazeMeasured) return undefined;
   const limit = policy.gaze.maxYawDegrees - tuning.gazeYawBelowHeadLimit;
   return !!face.gaze && Math.abs(face.yaw + face.gaze.yaw) > limit;
+}
+
+/** A vote's standing without a new sample (a frame that cannot tell). */
+function standing(state: ObserverState, name: string): { active: boolean; share: number } {
+  const v = state.votes[name];
+  if (!v || v.samples.length === 0) return { active: false, share: 0 };
+  return { active: v.active, share: v.samples.filter((sample) => sample.on).length / v.samples.length };
 }
 
 function cameraOff(state: ObserverState, analysis: FrameAnalysis): AnalysisObservation {
@@ -377,7 +394,9 @@ export function observeFrame(
   if (id.observation) observations.push(id.observation);
 
   if (face) {
-    const away = vote(state, 'looking_away', at, lookingAway(face, policy, t));
+    const looking = lookingAway(face, policy, t, analysis.stages?.iris !== false);
+    const away =
+      looking === undefined ? standing(state, 'looking_away') : vote(state, 'looking_away', at, looking);
     observations.push({
       type: 'looking_away',
       active: away.active,

@@ -30,6 +30,8 @@ export type WorkerRequest =
       streamId: string;
       /** The face detector on every n-th frame, tracking in between (1: every frame). */
       detectorEvery: number;
+      /** Run the iris model (eye gaze) on tracked frames of this one. */
+      iris: boolean;
       image: RgbImage;
       /** `onChange`: only when the picture changed at least `sceneChange` from `thumbnail`. */
       objects: boolean | 'onChange';

@@ -150,6 +150,12 @@ export interface CascadePolicy {
    * frame's boxes (1: the detector on every frame). A new face is found within n frames.
    */
   detectorEveryFrames: number;
+  /**
+   * The iris model (eye gaze) at least this often on tracked frames, and on every frame while
+   * the last look pointed towards the edge of the screen; the mesh (head pose, eyes open) runs
+   * on every frame regardless.
+   */
+  gazeEveryMs: number;
   /** Identity embedding at least this often while a face is visible... */
   identityEveryMs: number;
   /** ...and on this many frames in a row when the face track changes (new face, jump, second face, return). */
@@ -164,6 +170,7 @@ export interface CascadePolicy {
 
 export const defaultCascade: CascadePolicy = {
   detectorEveryFrames: 3,
+  gazeEveryMs: 2000,
   identityEveryMs: 5000,
   identityBurstFrames: 3,
   antispoofEveryMs: 10_000,
@@ -182,6 +189,8 @@ export interface FrameStages {
   trackChanged: boolean;
   /** The faces came from the stream's tracker, which runs the detector only every few frames. */
   tracked: boolean;
+  /** Eye gaze was measured (the iris model ran); absent means it was. */
+  iris?: boolean;
 }
 
 /** Quality figures of a reference photo: numbers only, stored as `candidates.referenceQuality`. */

@@ -209,11 +209,13 @@ async function trackFaces(
 ): Promise<Result> {
   const tracker = await runtime.trackers.get(streamId);
   const every = cut ? 1 : (options.detectorEvery ?? 1);
+  // Human keeps what detect() is given: the iris switch is spelled out on every call.
+  const iris = { enabled: options.iris ?? true };
   const result = await tracker.detect(input, {
-    face: { detector: { skipFrames: every - 1, skipTime: every * 1000 } },
+    face: { detector: { skipFrames: every - 1, skipTime: every * 1000 }, iris },
   });
   if (result.face.length >= (options.track?.faces ?? 0)) return result;
-  return tracker.detect(input, { face: { detector: { skipFrames: 0, skipTime: 0 } } });
+  return tracker.detect(input, { face: { detector: { skipFrames: 0, skipTime: 0 }, iris } });
 }
 
 export interface FrameWorkOptions {
@@ -221,6 +223,8 @@ export interface FrameWorkOptions {
   streamId?: string;
   /** Run the face detector on every n-th frame and track the faces in between (1: every frame). */
   detectorEvery?: number;
+  /** The iris model (eye gaze) on a tracked frame (default true; untracked frames always run it). */
+  iris?: boolean;
   objects: boolean | 'onChange';
   identity: boolean | 'onTrackChange';
   antispoof: boolean;
@@ -300,6 +304,7 @@ export async function analyseFrame(
         change: change === null ? null : round(change, 4),
         trackChanged: changedTrack,
         tracked,
+        iris: !tracked || options.iris !== false,
       },
       thumbnail: small,
       track,

@@ -11,6 +11,7 @@ export function analysisPolicy(policy: MonitoredSession['policy']): Policy['anal
 export function cascadeOf(knobs: Policy['analysis']): CascadePolicy {
   return {
     detectorEveryFrames: knobs.detectorEveryFrames,
+    gazeEveryMs: knobs.gazeEverySeconds * 1000,
     identityEveryMs: knobs.identityEverySeconds * 1000,
     identityBurstFrames: knobs.identityBurstFrames,
     antispoofEveryMs: knobs.antispoofEverySeconds * 1000,

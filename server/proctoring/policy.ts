@@ -60,6 +60,11 @@ export const policySchema = z.strictObject({
       cascade: z.boolean().default(true),
       /** The face detector on every n-th frame, the faces tracked by the mesh in between (1: every frame). */
       detectorEveryFrames: z.number().int().min(1).max(10).default(3),
+      /**
+       * Eye gaze (the iris model, the costliest part of tracking a face) at least this often; on
+       * every frame while head or eyes point towards the edge of the screen.
+       */
+      gazeEverySeconds: z.number().min(0.5).max(60).default(2),
       /** Identity embedding at least this often while a face is visible (and at once on a new face). */
       identityEverySeconds: z.number().min(0.5).max(300).default(5),
       /** Frames embedded in a row after the face track changes (the identity verdict needs 3). */

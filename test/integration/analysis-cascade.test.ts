@@ -188,6 +188,42 @@ describe('cascade', () => {
     }
   });
 
+  it('measures the eyes on the gaze cadence on tracked frames, and on every frame after a look near the edge', async () => {
+    const gazeEveryMs = 3000;
+    const clip = await seconds('foreman_cif_299f.mp4', [0, 25, 50, 75, 100, 125, 150, 175, 200], 450_000);
+    const results: FrameAnalysis[] = [];
+    for (const frame of clip) {
+      results.push(
+        analysed(await engine.analyseFrame('gaze', frame, { cascade: { ...cascade, gazeEveryMs } })),
+      );
+    }
+    let measuredAt = -Infinity;
+    let skipped = 0;
+    for (const [index, result] of results.entries()) {
+      if (result.stages.iris !== false) {
+        measuredAt = result.at;
+        continue;
+      }
+      // Only a tracked frame skips the eyes, within the cadence of the last measured one, and
+      // only after a frame whose head (and eyes, where measured) pointed within 15° of straight
+      // ahead; the mesh's pose and eye openness are still there.
+      expect(result.stages.tracked).toBe(true);
+      expect(result.at - measuredAt).toBeLessThan(gazeEveryMs);
+      const previous = results[index - 1]?.faces[0];
+      if (previous) {
+        expect(Math.abs(previous.yaw)).toBeLessThanOrEqual(15);
+        expect(Math.abs(previous.pitch)).toBeLessThanOrEqual(15);
+        expect(Math.abs(previous.yaw + (previous.gaze?.yaw ?? 0))).toBeLessThanOrEqual(15);
+      }
+      const face = result.faces[0];
+      if (!face) continue;
+      skipped += 1;
+      expect(face.gaze).toBeNull();
+      expect(face.eyesOpen).not.toBeNull();
+    }
+    expect(skipped).toBeGreaterThan(0);
+  });
+
   it('finds a face that walks in within the detector cadence, and a lost face at once', async () => {
     // The two-person call with the second person blacked out, then as it is.
     const [pair] = await seconds('cisco_vt_2people_320x192_9f.mp4', [0], 500_000);

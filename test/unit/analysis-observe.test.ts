@@ -201,6 +201,33 @@ describe('observeFrame', () => {
     ).toBe(false);
   });
 
+  it('holds the looking_away vote on frames whose eyes were not measured (the gaze cadence)', () => {
+    const state = createObserverState();
+    const unmeasured = (at: number, f: FaceAnalysis) => {
+      const analysis = frame(at, [f]);
+      return { ...analysis, stages: { ...analysis.stages, tracked: true, iris: false } };
+    };
+    const away = (analysis: FrameAnalysis) =>
+      find(observeFrame(state, analysis, policy), 'looking_away')?.active;
+    const eyesAway = face({ yaw: 15, gaze: { yaw: 20, pitch: 0 } });
+    const atScreen = face({ yaw: 0, gaze: { yaw: 0, pitch: 0 } });
+    const eyesUnmeasured = face({ yaw: 15, gaze: null });
+    expect(away(frame(0, [atScreen]))).toBe(false);
+    expect(away(frame(1000, [atScreen]))).toBe(false);
+    // Eyes measured away every other second; the frames between (head forward, eyes not
+    // measured) count neither way, so the vote turns on and stays on. Counted as "at the
+    // screen", they would switch it off again at 5 s.
+    expect(away(frame(2000, [eyesAway]))).toBe(false);
+    expect(away(unmeasured(3000, eyesUnmeasured))).toBe(false);
+    expect(away(frame(4000, [eyesAway]))).toBe(true);
+    expect(away(unmeasured(5000, eyesUnmeasured))).toBe(true);
+    expect(away(frame(6000, [eyesAway]))).toBe(true);
+    // A head turned past the limit needs no eyes: it votes on an unmeasured frame too.
+    const fresh = createObserverState();
+    const turned = unmeasured(0, face({ yaw: -40, gaze: null }));
+    expect(find(observeFrame(fresh, turned, policy), 'looking_away')?.active).toBe(true);
+  });
+
   it('reports phone_detected only on frames the object model ran on', () => {
     const state = createObserverState();
     expect(find(observeFrame(state, frame(0, [face()]), policy), 'phone_detected')).toBeUndefined();

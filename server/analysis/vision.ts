@@ -271,7 +271,10 @@ export async function analyseFrame(
       .sort((a, b) => area(b.box) - area(a.box));
     const faces: FaceAnalysis[] = found.map((face) => ({ ...toFace(face), embedding: null }));
     const track: FaceTrack = { faces: faces.length, box: faces[0]?.box ?? null };
-    const changedTrack = options.cascade === true && trackChanged(options.track ?? null, track);
+    // A cut with a face in it is a new track whatever the boxes say: someone else can sit where
+    // the last person sat (the bench's face swap), and identity is the verdict that can fail them.
+    const changedTrack =
+      options.cascade === true && (trackChanged(options.track ?? null, track) || (cut && faces.length > 0));
     const identity = options.identity === 'onTrackChange' ? changedTrack : options.identity;
 
     started = performance.now();

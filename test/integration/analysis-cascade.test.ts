@@ -170,6 +170,24 @@ describe('cascade', () => {
     expect(next.stages).toMatchObject({ trackChanged: false, antispoof: false });
   });
 
+  it('embeds at once when another person takes the same seat (a cut), though the box barely moves', async () => {
+    // Foreman for 4 s (the identity burst is over by then), then the man from the whisper clip.
+    const before = await seconds('foreman_cif_299f.mp4', [50, 75, 100, 125], 470_000);
+    const after = await seconds('cisco_men_whisper_640x320_9f.mp4', [0, 3, 6, 8], 474_000);
+    const results: FrameAnalysis[] = [];
+    for (const frame of [...before, ...after]) {
+      results.push(analysed(await engine.analyseFrame('swap', frame, { cascade })));
+    }
+    expect(results.map((r) => r.faces.length)).toEqual([1, 1, 1, 1, 1, 1, 1, 1]);
+    // The frame before the swap was not due for identity: only the cut makes the swap frame one.
+    expect(results[3]?.stages.identity).toBe(false);
+    expect(results[4]?.stages).toMatchObject({ trackChanged: true, identity: true });
+    expect(results[4]?.faces[0]?.embedding).toHaveLength(128);
+    // The burst follows, and anti-spoofing runs on the frame after the change.
+    expect(results.slice(5, 7).map((r) => r.stages.identity)).toEqual([true, true]);
+    expect(results[5]?.stages.antispoof).toBe(true);
+  });
+
   it('tracks faces between detector runs: the same faces and pose as the detector on every frame', async () => {
     const clip = await seconds('foreman_cif_299f.mp4', [0, 25, 50, 75, 100, 125, 150], 400_000);
     const tracked: FrameAnalysis[] = [];

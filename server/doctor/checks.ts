@@ -144,13 +144,49 @@ export async function checkRtcPorts(config: Config): Promise<CheckResult> {
     else taken.push(port);
   }
   const range = `${ports[0]}-${ports.at(-1)}`;
-  return taken.length === 0
-    ? pass('rtc ports', `UDP ${range} free for ${ports.length} media worker(s)`)
-    : warn(
-        'rtc ports',
-        `UDP ${taken.join(', ')} in use (a running Vigil holds them, or another program)`,
-        'stop what holds them, or set RTC_MIN_PORT/RTC_MAX_PORT to a free range',
-      );
+  if (taken.length > 0) {
+    return warn(
+      'rtc ports',
+      `UDP ${taken.join(', ')} in use (a running Vigil holds them, or another program)`,
+      'stop what holds them, or set RTC_MIN_PORT/RTC_MAX_PORT to a free range',
+    );
+  }
+  const ephemeral = ephemeralPorts();
+  const exposed = ports.filter(
+    (port) => ephemeral && port >= ephemeral.min && port <= ephemeral.max && !ephemeral.reserved(port),
+  );
+  if (ephemeral && exposed.length > 0) {
+    // Seen in CI: an outgoing connection (database, Redis, a webhook) held the WebRtcServer's port.
+    return warn(
+      'rtc ports',
+      `UDP/TCP ${exposed.join(', ')} are free now but inside the kernel's ephemeral range ${ephemeral.min}-${ephemeral.max}, which outgoing connections draw from: one may hold a media port when Vigil (re)starts`,
+      `reserve them (sysctl -w net.ipv4.ip_local_reserved_ports=${range}), or set RTC_MIN_PORT below ${ephemeral.min}`,
+    );
+  }
+  return pass('rtc ports', `UDP ${range} free for ${ports.length} media worker(s)`);
+}
+
+/** The kernel's ephemeral port range and its reserved ports (Linux); undefined elsewhere. */
+function ephemeralPorts(): { min: number; max: number; reserved: (port: number) => boolean } | undefined {
+  try {
+    const [min, max] = fs
+      .readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')
+      .trim()
+      .split(/\s+/)
+      .map(Number);
+    if (!min || !max) return undefined;
+    // "40000-40003,50000": ranges and single ports, comma-separated (empty: none).
+    const spans = fs
+      .readFileSync('/proc/sys/net/ipv4/ip_local_reserved_ports', 'utf8')
+      .trim()
+      .split(',')
+      .filter(Boolean)
+      .map((item) => item.split('-').map(Number))
+      .map(([from = 0, to = from]) => [from, to] as const);
+    return { min, max, reserved: (port) => spans.some(([from, to]) => port >= from && port <= to) };
+  } catch {
+    return undefined;
+  }
 }
 
 /** DATA_DIR: writable, and readable by its owner only (it holds password hashes and faces). */

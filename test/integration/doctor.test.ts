@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { CheckResult } from '../../server/doctor/index.js';
 import { resolveFfmpeg } from '../../server/sampler/index.js';
-import { reserveRtcPorts, type RtcPortRange } from '../support/ports.js';
+import { freeTcpPort, reserveRtcPorts, type RtcPortRange } from '../support/ports.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
@@ -89,8 +89,9 @@ describe('vigil doctor', () => {
     expect(analysis.detail).toMatch(/backend loads; \d+ ms a frame/);
   }, 150_000);
 
-  it('fails, naming each part and its fix, without ffmpeg, database or Redis, and warns on a loose DATA_DIR', async () => {
+  it('fails, naming each part and its fix, without ffmpeg, database or Redis, and warns on a loose DATA_DIR and on media ports outgoing connections can take', async () => {
     const loose = dataDir();
+    const ephemeralPort = await freeTcpPort();
     fs.chmodSync(loose, 0o755);
     const result = await doctor({
       PATH: path.join(loose, 'no-tools-here'), // nothing on PATH: no system ffmpeg
@@ -99,7 +100,10 @@ describe('vigil doctor', () => {
       DATA_DIR: loose,
       DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none',
       REDIS_URL: 'redis://127.0.0.1:1',
-      ...(await rtcPorts()),
+      // A port the kernel just handed out for a connection: inside its ephemeral range.
+      RTC_MIN_PORT: String(ephemeralPort),
+      RTC_MAX_PORT: String(ephemeralPort + 19),
+      MEDIA_WORKERS: '1',
       ANALYSIS_BACKEND: 'wasm',
     });
     expect(result.code).toBe(1);
@@ -115,6 +119,16 @@ describe('vigil doctor', () => {
     });
     expect(byName.redis).toMatchObject({ status: 'fail', detail: expect.stringContaining('not reachable') });
     expect(byName['data dir']).toMatchObject({ status: 'warn', fix: `chmod -R go-rwx ${loose}` });
+    const range = fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/);
+    const reserved = fs.readFileSync('/proc/sys/net/ipv4/ip_local_reserved_ports', 'utf8').trim();
+    // (Unless this machine reserved that very port for something else.)
+    if (!reserved.split(',').some((span) => span.includes(String(ephemeralPort)))) {
+      expect(byName['rtc ports']).toMatchObject({
+        status: 'warn',
+        detail: expect.stringContaining(`inside the kernel's ephemeral range ${range[0]}-${range[1]}`),
+        fix: expect.stringContaining(`net.ipv4.ip_local_reserved_ports=${ephemeralPort}-${ephemeralPort}`),
+      });
+    }
   }, 150_000);
 
   it('fails on a configuration error, naming the variable', async () => {

@@ -1,5 +1,5 @@
 import type { Database, ViolationSource, ViolationType } from '../db/index.js';
-import { backoffMs, isUnavailable, type Logger } from '../shared/index.js';
+import { AppError, backoffMs, isUnavailable, type Logger } from '../shared/index.js';
 import type { ProctoringEvents } from './events.js';
 import type { Policy } from './policy.js';
 import { exemptionsOfSession } from './profiles.js';
@@ -248,7 +248,12 @@ export class ViolationRules {
       state.pending = state.pending
         .then(() => this.#untilStored(action))
         .catch((error: unknown) => {
-          this.#logger.error({ err: error }, 'recording a violation failed');
+          // A condition that outlived its session (ended while the timer ran) has nowhere to go.
+          if (error instanceof AppError && error.code === 'session_ended') {
+            this.#logger.debug({ err: error }, 'violation not recorded: the session has ended');
+          } else {
+            this.#logger.error({ err: error }, 'recording a violation failed');
+          }
         });
     };
     if (delayMs <= 0) run();

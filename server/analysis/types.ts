@@ -146,12 +146,14 @@ export interface FrameOptions {
  */
 export interface CascadePolicy {
   /**
-   * The face detector on every n-th frame; in between, the mesh follows the faces from the last
-   * frame's boxes (1: the detector on every frame). A new face is found within n frames.
+   * The full-range face detector (256 px: small faces far from the camera too) on every n-th
+   * frame; in between the short-range one (128 px: faces near the camera), which is ten times
+   * cheaper (1: the full-range detector on every frame). A face far behind the candidate is
+   * found within n frames, one near the camera at once.
    */
   detectorEveryFrames: number;
   /**
-   * The iris model (eye gaze) at least this often on tracked frames, and on every frame while
+   * The iris model (eye gaze) at least this often, and on every frame while
    * the last look pointed towards the edge of the screen; the mesh (head pose, eyes open) runs
    * on every frame regardless.
    */
@@ -187,8 +189,11 @@ export interface FrameStages {
   change: number | null;
   /** The face track changed on this frame (drives identity and anti-spoofing at once). */
   trackChanged: boolean;
-  /** The faces came from the stream's tracker, which runs the detector only every few frames. */
-  tracked: boolean;
+  /**
+   * The faces came from the short-range detector alone (cascade frames between full-range runs);
+   * false when the full-range detector ran on this frame.
+   */
+  shortRange: boolean;
   /** Eye gaze was measured (the iris model ran); absent means it was. */
   iris?: boolean;
 }

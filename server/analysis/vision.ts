@@ -175,55 +175,59 @@ export function trackChanged(previous: FaceTrack | null, next: FaceTrack): boole
   return jump > 0.5 * Math.max(pw, ph) || ratio > 1.5 || ratio < 1 / 1.5;
 }
 
-/** Faces with the shared Human: the detector, then mesh and iris on each face (anti-spoofing if asked). */
-function detectFaces(runtime: Runtime, input: Tensor4D, antispoof: boolean): Promise<Result> {
+/**
+ * Faces with the shared Human: the full-range detector, then mesh and iris on each face
+ * (anti-spoofing if asked).
+ */
+function detectFaces(runtime: Runtime, input: Tensor4D, antispoof: boolean, iris = true): Promise<Result> {
   // Human merges the config given to detect() into its own for good: every switch spelled out.
   return runtime.human.detect(input, {
     object: { enabled: false },
-    face: { enabled: true, antispoof: { enabled: antispoof }, liveness: { enabled: antispoof } },
+    face: {
+      enabled: true,
+      iris: { enabled: iris },
+      antispoof: { enabled: antispoof },
+      liveness: { enabled: antispoof },
+    },
   });
 }
 
 /**
  * A change from the stream's previous frame this large is a cut (another picture, e.g. someone
- * else in the chair), not motion: the tracker must look afresh with the detector, or the mesh
- * might follow the new face from the old box and the face track would never change. Mean luma
- * difference of the 32x24 thumbnails: Foreman's handheld camera measures 0.04-0.15 between
- * seconds (0.2-0.27 while it pans away), a cut from him to another man 0.25.
+ * else in the chair), not motion: the full-range detector looks afresh. Mean luma difference of
+ * the 32x24 thumbnails: Foreman's handheld camera measures 0.04-0.15 between seconds (0.2-0.27
+ * while it pans away), a cut from him to another man 0.25.
  */
 const cutChange = 0.2;
 
 /**
- * Faces with the stream's own tracker: the detector on every `detectorEvery`-th frame (and at
- * least that many seconds apart at 1 fps), the mesh on the boxes of the last frame in between;
- * the detector at once on a cut.
- * A face the mesh loses may have moved faster than its box, so fewer faces than the stream had
- * means a second look with the detector.
+ * Faces on a cascade frame: the short-range detector (the quick Human) unless the full-range one
+ * is due, the picture was cut, or the short-range one finds fewer faces than the stream had (a
+ * face far from the camera, or one it lost), in which case the full-range one looks again.
  */
-async function trackFaces(
+async function cascadeFaces(
   runtime: Runtime,
   input: Tensor4D,
-  streamId: string,
   options: FrameWorkOptions,
   cut: boolean,
-): Promise<Result> {
-  const tracker = await runtime.trackers.get(streamId);
-  const every = cut ? 1 : (options.detectorEvery ?? 1);
-  // Human keeps what detect() is given: the iris switch is spelled out on every call.
-  const iris = { enabled: options.iris ?? true };
-  const result = await tracker.detect(input, {
-    face: { detector: { skipFrames: every - 1, skipTime: every * 1000 }, iris },
-  });
-  if (result.face.length >= (options.track?.faces ?? 0)) return result;
-  return tracker.detect(input, { face: { detector: { skipFrames: 0, skipTime: 0 }, iris } });
+): Promise<{ result: Result; shortRange: boolean }> {
+  const iris = options.iris ?? true;
+  if (!options.fullDetector && !cut) {
+    // Human keeps what detect() is given: the iris switch is spelled out on every call.
+    const result = await runtime.quick.detect(input, { face: { iris: { enabled: iris } } });
+    const found = result.face.filter((face) => face.score >= runtime.settings.minFaceScore).length;
+    if (found >= (options.track?.faces ?? 0)) return { result, shortRange: true };
+  }
+  return { result: await detectFaces(runtime, input, false, iris), shortRange: false };
 }
 
 export interface FrameWorkOptions {
-  /** The stream the frame is of: its face tracker keeps boxes from frame to frame. */
-  streamId?: string;
-  /** Run the face detector on every n-th frame and track the faces in between (1: every frame). */
-  detectorEvery?: number;
-  /** The iris model (eye gaze) on a tracked frame (default true; untracked frames always run it). */
+  /**
+   * Cascade frames only: the full-range face detector on this frame (otherwise the short-range
+   * one, see `cascadeFaces`). Frames without a cascade, or with anti-spoofing, always get it.
+   */
+  fullDetector?: boolean;
+  /** The iris model (eye gaze) on a cascade frame (default true). */
   iris?: boolean;
   objects: boolean | 'onChange';
   identity: boolean | 'onTrackChange';
@@ -254,11 +258,19 @@ export async function analyseFrame(
   const prepareMs = performance.now() - started;
   try {
     started = performance.now();
-    const tracked = options.streamId !== undefined && (options.detectorEvery ?? 1) > 1 && !options.antispoof;
     const cut = (thumbnailChange(options.previousThumbnail ?? null, small) ?? 0) >= cutChange;
-    const result = tracked
-      ? await trackFaces(runtime, input, options.streamId ?? '', options, cut)
-      : await detectFaces(runtime, input, options.antispoof);
+    const { result, shortRange } =
+      options.cascade === true && !options.antispoof
+        ? await cascadeFaces(runtime, input, options, cut)
+        : {
+            result: await detectFaces(
+              runtime,
+              input,
+              options.antispoof,
+              options.cascade !== true || options.iris !== false,
+            ),
+            shortRange: false,
+          };
     const detectMs = performance.now() - started;
     started = performance.now();
     // Human merges the config given to detect() into its own for good: every switch spelled out.
@@ -306,8 +318,8 @@ export async function analyseFrame(
         antispoof: options.antispoof && faces.length > 0,
         change: change === null ? null : round(change, 4),
         trackChanged: changedTrack,
-        tracked,
-        iris: !tracked || options.iris !== false,
+        shortRange,
+        iris: options.cascade !== true || options.iris !== false,
       },
       thumbnail: small,
       track,

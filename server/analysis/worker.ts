@@ -45,7 +45,6 @@ async function handle(runtime: Runtime, request: WorkerRequest): Promise<WorkerM
     }
     case 'forget':
       runtime.vad.forget(request.streamId);
-      runtime.trackers.forget(request.streamId);
       return { type: 'reply', id: request.id, ok: true, value: null };
     default: {
       const unknown: never = request;

@@ -137,9 +137,16 @@ describe('cascade', () => {
       // Naive: every model on every frame (the object model every `objectInterval`-th, as before).
       expect(naive.stages).toMatchObject({ identity: naive.faces.length > 0, trackChanged: false });
       expect(naive.stages.antispoof).toBe(naive.faces.length > 0);
-      expect(cascaded.faces.map((f) => f.box)).toEqual(naive.faces.map((f) => f.box));
-      expect(cascaded.faces.map((f) => f.yaw)).toEqual(naive.faces.map((f) => f.yaw));
-      expect(cascaded.faces.map((f) => f.eyeOpenness)).toEqual(naive.faces.map((f) => f.eyeOpenness));
+      // Between full-range runs the faces come from the short-range detector: the mesh then
+      // starts from a slightly different box, so the figures agree closely, not to the pixel.
+      expect(cascaded.faces).toHaveLength(naive.faces.length);
+      for (const [index, face] of cascaded.faces.entries()) {
+        const other = naive.faces[index]!;
+        expect(iou(face.box, other.box)).toBeGreaterThan(0.85);
+        expect(Math.abs(face.yaw - other.yaw)).toBeLessThan(5);
+        expect(Math.abs(face.pitch - other.pitch)).toBeLessThan(5);
+        expect(face.eyesOpen).toBe(other.eyesOpen);
+      }
     }
   });
 
@@ -188,17 +195,18 @@ describe('cascade', () => {
     expect(results[5]?.stages.antispoof).toBe(true);
   });
 
-  it('tracks faces between detector runs: the same faces and pose as the detector on every frame', async () => {
+  it('finds faces with the short-range detector between full-range runs: the same faces and pose as the full-range detector on every frame', async () => {
     const clip = await seconds('foreman_cif_299f.mp4', [0, 25, 50, 75, 100, 125, 150], 400_000);
-    const tracked: FrameAnalysis[] = [];
+    const quick: FrameAnalysis[] = [];
     for (const frame of clip) {
-      tracked.push(analysed(await engine.analyseFrame('tracked', frame, { cascade })));
+      quick.push(analysed(await engine.analyseFrame('short-range', frame, { cascade })));
     }
-    // The first frames go through the shared detector (anti-spoofing is due), the rest are tracked.
-    expect(tracked.slice(3).every((r) => r.stages.tracked)).toBe(true);
+    // The first frame goes through the full-range detector (anti-spoofing is due); after that it
+    // runs on every `detectorEveryFrames`-th frame and the short-range one on the others.
+    expect(quick.map((r) => r.stages.shortRange)).toEqual([false, true, true, false, true, true, false]);
     for (const [index, frame] of clip.entries()) {
-      const naive = analysed(await engine.analyseFrame('tracked-naive', frame));
-      const mine = tracked[index]!;
+      const naive = analysed(await engine.analyseFrame('short-range-naive', frame));
+      const mine = quick[index]!;
       expect(mine.faces).toHaveLength(naive.faces.length);
       const [a, b] = [mine.faces[0]!, naive.faces[0]!];
       expect(iou(a.box, b.box)).toBeGreaterThan(0.5);
@@ -206,7 +214,7 @@ describe('cascade', () => {
     }
   });
 
-  it('measures the eyes on the gaze cadence on tracked frames, and on every frame after a look near the edge', async () => {
+  it('measures the eyes on the gaze cadence, and on every frame after a look near the edge', async () => {
     const gazeEveryMs = 3000;
     const clip = await seconds('foreman_cif_299f.mp4', [0, 25, 50, 75, 100, 125, 150, 175, 200], 450_000);
     const results: FrameAnalysis[] = [];
@@ -222,10 +230,9 @@ describe('cascade', () => {
         measuredAt = result.at;
         continue;
       }
-      // Only a tracked frame skips the eyes, within the cadence of the last measured one, and
-      // only after a frame whose head (and eyes, where measured) pointed within 15° of straight
-      // ahead; the mesh's pose and eye openness are still there.
-      expect(result.stages.tracked).toBe(true);
+      // A frame skips the eyes only within the cadence of the last measured one, and only after a
+      // frame whose head (and eyes, where measured) pointed within 15° of straight ahead; the
+      // mesh's pose and eye openness are still there.
       expect(result.at - measuredAt).toBeLessThan(gazeEveryMs);
       const previous = results[index - 1]?.faces[0];
       if (previous) {
@@ -253,19 +260,20 @@ describe('cascade', () => {
       at: 500_000 + i * 1000,
     }));
     const counts: number[] = [];
-    const viaTracker: boolean[] = [];
+    const shortRange: boolean[] = [];
     for (const frame of frames) {
       const result = analysed(await engine.analyseFrame('walk-in', frame, { cascade }));
       counts.push(result.faces.length);
-      viaTracker.push(result.stages.tracked);
+      shortRange.push(result.stages.shortRange);
     }
     expect(counts.slice(0, 4)).toEqual([1, 1, 1, 1]);
-    expect(viaTracker[3]).toBe(true);
+    expect(shortRange.slice(1, 3)).toEqual([true, true]);
     // The second person is in from frame 4: found by frame 4 + (detectorEveryFrames - 1).
     const found = counts.findIndex((count, i) => i >= 4 && count >= 2);
     expect(found).toBeGreaterThanOrEqual(4);
     expect(found).toBeLessThanOrEqual(4 + cascade.detectorEveryFrames - 1);
-    // Gone again: the mesh loses the face and the detector confirms one face on that very frame.
+    // Gone again: the short-range detector finds fewer faces than the track had, and the
+    // full-range one confirms one face on that very frame.
     const back = analysed(await engine.analyseFrame('walk-in', { ...alone, at: 508_000 }, { cascade }));
     const again = analysed(await engine.analyseFrame('walk-in', { ...alone, at: 509_000 }, { cascade }));
     expect([back.faces.length, again.faces.length]).toContain(1);
@@ -322,19 +330,26 @@ describe('cascade', () => {
       logger: createLogger('silent'),
     });
     const runs: string[] = [];
+    const runMs: number[] = [];
     try {
       for (let second = 0; second < 4; second++) {
         for (const stream of streams) {
           const at = second * 1000;
           const result = analysed(await budgeted.analyseFrame(stream, { ...frame!, at }, { cascade }));
-          if (result.stages.objects) runs.push(stream);
+          if (result.stages.objects) {
+            runs.push(stream);
+            runMs.push(result.timings.objectsMs);
+          }
         }
       }
     } finally {
       await budgeted.close();
     }
     expect(runs.length).toBeGreaterThanOrEqual(1);
-    expect(runs.length).toBeLessThanOrEqual(4);
+    // What the bucket allows: three runs of the initial 200 ms estimate banked, 0.05 of the 3 s
+    // of stream clock, and a run may start while the bucket is not yet in debt.
+    const allowed = Math.floor((600 + 0.05 * 3000) / Math.min(...runMs)) + 1;
+    expect(runs.length).toBeLessThanOrEqual(Math.min(allowed, 6));
     // Longest-waiting first: no stream runs twice while another has not run at all.
     expect(new Set(runs).size).toBe(runs.length);
   });

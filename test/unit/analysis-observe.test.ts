@@ -78,7 +78,7 @@ function frame(
       antispoof: true,
       change: null,
       trackChanged: false,
-      tracked: false,
+      shortRange: false,
     },
     backend: 'wasm',
   };
@@ -205,7 +205,7 @@ describe('observeFrame', () => {
     const state = createObserverState();
     const unmeasured = (at: number, f: FaceAnalysis) => {
       const analysis = frame(at, [f]);
-      return { ...analysis, stages: { ...analysis.stages, tracked: true, iris: false } };
+      return { ...analysis, stages: { ...analysis.stages, shortRange: true, iris: false } };
     };
     const away = (analysis: FrameAnalysis) =>
       find(observeFrame(state, analysis, policy), 'looking_away')?.active;

@@ -1,8 +1,10 @@
 /**
- * `vigil bench load [--json] [--steps 1,2,4,…] [--seconds N] [--modes naive,cascade] [--threads N]`:
- * how many candidates one machine monitors. Synthetic candidates — real VP8 (and Opus) RTP from
- * the test clips into mediasoup, the real sampler, engine, rules and socket.io to a proctor
- * socket, a reference photo each — are added in steps until the service-level objective breaks:
+ * `vigil bench load [--json] [--steps 1,2,4,…] [--seconds N] [--modes naive,cascade] [--threads N]
+ * [--policy '{…}'] [--fresh]`: how many candidates one machine monitors. Synthetic candidates — real
+ * VP8 (and Opus) RTP from the test clips into mediasoup, the real sampler, engine, rules and
+ * socket.io to a proctor socket, a reference photo each — are added in steps until the
+ * service-level objective breaks (by default a ramp: the candidates of earlier steps keep
+ * streaming, as in an exam people join; `--fresh` starts every step's candidates anew):
  *   - every candidate analysed at ≥ 0.95 × MONITOR_FPS,
  *   - p95 frame arrival → proctor `analysis:tick` ≤ 1.5 s,
  *   - no missed scripted event: each candidate's clip carries one (the face leaves, two people,
@@ -10,8 +12,8 @@
  *     proctor socket within the rule's own open delay + 6 s of the event's start in the clip
  *     (measured from the moment the candidate's sender starts, so tap start-up counts against it).
  * The naive pipeline (every model on every frame, `policy.analysis.cascade: false`) and the
- * cascade (the default policy) are measured the same way in the same run, so the ratio holds
- * on a shared, noisy machine. CPU and RSS are of the server's whole process tree (node with its
+ * cascade (the default policy, plus `--policy`'s analysis knobs) are measured the same way in the
+ * same run, so the ratio holds on a shared, noisy machine. CPU and RSS are of the server's whole process tree (node with its
  * worker threads, the ffmpeg decoders, the mediasoup workers), not of the senders that stand in
  * for browsers, whose CPU is reported apart.
  */
@@ -50,6 +52,11 @@ interface Options {
   threads: number | undefined;
   /** Extra `policy.analysis` knobs for the cascade exam (e.g. a longer object cadence). */
   policy: Record<string, unknown>;
+  /**
+   * Every step starts all its candidates afresh (the modes take turns at each step), instead of
+   * the ramp: candidates stay on and each step adds the new ones while the others keep streaming.
+   */
+  fresh: boolean;
 }
 
 function parse(argv: string[]): Options {
@@ -65,6 +72,7 @@ function parse(argv: string[]): Options {
     modes: list(value('modes') ?? 'naive,cascade') as Mode[],
     threads: value('threads') ? Number(value('threads')) : undefined,
     policy: JSON.parse(value('policy') ?? '{}') as Record<string, unknown>,
+    fresh: argv.includes('--fresh'),
   };
 }
 
@@ -81,6 +89,16 @@ interface Scenario {
   eventAtMs: number;
   video: string;
   audio?: string;
+}
+
+/** A candidate streaming in the bench: its session, its clip and its senders. */
+interface Running {
+  sessionId: string;
+  scenario: Scenario;
+  peerId: string;
+  /** When its senders started: the clip's events are timed from here. */
+  startedAt: number;
+  sources: RtpSource[];
 }
 
 const scripted = ['no_face', 'multiple_faces', 'face_mismatch', 'talking'] as const;
@@ -241,6 +259,9 @@ interface StepResult {
   candidates: number;
   fpsMin: number;
   fpsMedian: number;
+  /** The lowest analysed rate among each script's candidates, and among this step's newcomers. */
+  fpsMinByScript: Record<string, number>;
+  fpsMinJoined: number;
   p95LatencyMs: number;
   ticks: number;
   /** Worst delay of each scripted event type (ms after its start in the clip); null: missed. */
@@ -313,8 +334,13 @@ export async function runLoadBench(argv: string[]): Promise<number> {
           policy: { analysis: { cascade: false } },
         })
       ).id,
-      cascade: (await call<{ id: string }>('POST', '/exams', { title: 'load cascade', durationMinutes: 600 }))
-        .id,
+      cascade: (
+        await call<{ id: string }>('POST', '/exams', {
+          title: 'load cascade',
+          durationMinutes: 600,
+          ...(Object.keys(options.policy).length > 0 ? { policy: { analysis: options.policy } } : {}),
+        })
+      ).id,
     };
     const proctorToken = app.context.tokens.sign(
       { kind: 'proctorToken', tenantId, name: 'bench', examIds: null },
@@ -358,10 +384,15 @@ export async function runLoadBench(argv: string[]): Promise<number> {
 
     let ssrc = 20_000;
     let peerCount = 0;
-    const runStep = async (mode: Mode, count: number): Promise<StepResult> => {
+    // A sender outlives a killed run by at most this long (the ramp keeps senders for every step).
+    const senderSeconds = options.fresh
+      ? options.seconds + 120
+      : options.steps.length * (options.seconds + 40) + 120;
+    /** Starts candidates `from`..`to - 1` of a mode: their sessions, peers and senders. */
+    const startCandidates = async (mode: Mode, from: number, to: number): Promise<Running[]> => {
       // Everything made before the senders start, so sessions start as close together as possible.
-      const planned: { sessionId: string; scenario: Scenario; peerId: string }[] = [];
-      for (let i = 0; i < count; i++) {
+      const planned: Omit<Running, 'startedAt' | 'sources'>[] = [];
+      for (let i = from; i < to; i++) {
         const candidateId = await candidateFor(mode, i);
         const session = await call<{ id: string }>('POST', `/exams/${exams[mode]}/sessions`, { candidateId });
         planned.push({
@@ -370,14 +401,14 @@ export async function runLoadBench(argv: string[]): Promise<number> {
           peerId: `load-${peerCount++}`,
         });
       }
-      const started = new Map<string, number>();
-      const senderPids = new Set<number>();
+      const running: Running[] = [];
       for (const { sessionId, scenario, peerId } of planned) {
         media.openPeer({ id: peerId, examId: exams[mode], sessionId, role: 'candidate' });
         const tracks: { kind: 'video' | 'audio'; input: string }[] = [
           { kind: 'video', input: scenario.video },
         ];
         if (scenario.audio) tracks.push({ kind: 'audio', input: scenario.audio });
+        const mine: RtpSource[] = [];
         for (const track of tracks) {
           const id = ssrc++;
           const port = await ingestSynthetic(media, peerId, track.kind, id);
@@ -387,13 +418,39 @@ export async function runLoadBench(argv: string[]): Promise<number> {
             localPort: await freeUdpPort(),
             ssrc: id,
             payloadType: rtpPayloadType[track.kind],
-            maxSeconds: options.seconds + 120,
+            maxSeconds: senderSeconds,
           });
           sources.push(source);
-          senderPids.add(source.pid);
+          mine.push(source);
         }
-        started.set(sessionId, Date.now());
+        running.push({ sessionId, scenario, peerId, startedAt: Date.now(), sources: mine });
       }
+      return running;
+    };
+    /** Senders, peers (their taps close) and sessions (the monitor forgets them). */
+    const stopCandidates = async (running: Running[]) => {
+      await Promise.all(running.flatMap((r) => r.sources.map((source) => source.stop())));
+      const stopped = new Set(running.flatMap((r) => r.sources));
+      sources = sources.filter((source) => !stopped.has(source));
+      for (const { peerId, sessionId } of running) {
+        media.closePeer(peerId);
+        await transitionSession(
+          context.db,
+          context.events,
+          { tenantId, sessionId, actor: 'bench', reason: 'bench step over' },
+          'terminated',
+        );
+      }
+      await delay(3000);
+    };
+
+    /**
+     * One step: `joined` have just started (their scripted events are checked), `all` are every
+     * candidate streaming now (their rates, latencies and false alarms are measured).
+     */
+    const measureStep = async (mode: Mode, all: Running[], joined: Running[]): Promise<StepResult> => {
+      const count = all.length;
+      const senderPids = new Set(all.flatMap((r) => r.sources.map((source) => source.pid)));
       // Warm-up (taps start, first keyframes), then the measured window.
       await delay(5000);
       decisions.length = 0;
@@ -403,9 +460,9 @@ export async function runLoadBench(argv: string[]): Promise<number> {
       const treeFrom = sampleTree(senderPids);
       const machineFrom = machineTicks();
       const lastEventDue = Math.max(
-        ...planned.map(
+        ...joined.map(
           (p) =>
-            (started.get(p.sessionId) ?? 0) +
+            p.startedAt +
             p.scenario.eventAtMs +
             (defaultTimings[p.scenario.event]?.openAfterMs ?? 0) +
             eventSlackMs,
@@ -418,15 +475,13 @@ export async function runLoadBench(argv: string[]): Promise<number> {
       const to = Date.now();
       const windowS = (to - from) / 1000;
 
-      const perSession = planned.map(
+      const perSession = all.map(
         ({ sessionId }) => decisions.filter((d) => d.sessionId === sessionId).length / windowS,
       );
       const eventDelayMs: Record<string, number | null> = {};
       let missed = 0;
-      let unexpected = 0;
-      const unexpectedTypes: string[] = [];
-      for (const { sessionId, scenario } of planned) {
-        const eventAt = (started.get(sessionId) ?? 0) + scenario.eventAtMs;
+      for (const { sessionId, scenario, startedAt } of joined) {
+        const eventAt = startedAt + scenario.eventAtMs;
         const bound = (defaultTimings[scenario.event]?.openAfterMs ?? 0) + eventSlackMs;
         const hit = opened.find(
           (o) => o.sessionId === sessionId && o.type === scenario.event && o.at >= eventAt - 500,
@@ -436,9 +491,17 @@ export async function runLoadBench(argv: string[]): Promise<number> {
         const worst = eventDelayMs[scenario.event];
         eventDelayMs[scenario.event] =
           worst === null || delayMs === null ? null : Math.max(worst ?? 0, Math.round(delayMs));
+      }
+      // False alarms of every streaming candidate since the step began (its joiners' start).
+      const stepBegan = Math.min(from, ...joined.map((r) => r.startedAt));
+      let unexpected = 0;
+      const unexpectedTypes: string[] = [];
+      for (const { sessionId, scenario } of all) {
         const stray = opened.filter(
           (o) =>
             o.sessionId === sessionId &&
+            o.at >= stepBegan &&
+            o.at <= to &&
             o.type !== scenario.event &&
             (scripted as readonly string[]).includes(o.type) &&
             // The swap's impostor is a second face for a frame or two at the cut; the empty
@@ -498,6 +561,13 @@ export async function runLoadBench(argv: string[]): Promise<number> {
         candidates: count,
         fpsMin: round(fpsMin, 2),
         fpsMedian: round(median(perSession), 2),
+        fpsMinByScript: Object.fromEntries(
+          [...new Set(all.map((p) => p.scenario.name))].map((name) => [
+            name,
+            round(Math.min(...perSession.filter((_, i) => all[i]?.scenario.name === name)), 2),
+          ]),
+        ),
+        fpsMinJoined: round(Math.min(...perSession.filter((_, i) => joined.includes(all[i]!))), 2),
         p95LatencyMs: Math.round(p95),
         ticks: latencies.length,
         eventDelayMs,
@@ -505,8 +575,8 @@ export async function runLoadBench(argv: string[]): Promise<number> {
         unexpected,
         unexpectedTypes: [...new Set(unexpectedTypes)],
         identityByScript: Object.fromEntries(
-          [...new Set(planned.map((p) => p.scenario.name))].map((name) => {
-            const ids = new Set(planned.filter((p) => p.scenario.name === name).map((p) => p.sessionId));
+          [...new Set(all.map((p) => p.scenario.name))].map((name) => {
+            const ids = new Set(all.filter((p) => p.scenario.name === name).map((p) => p.sessionId));
             const mine = decisions.filter((d) => ids.has(d.sessionId));
             const embedded = mine.filter((d) => d.analysis.stages.identity).length;
             return [name, round(embedded / Math.max(1, mine.length), 2)];
@@ -528,19 +598,6 @@ export async function runLoadBench(argv: string[]): Promise<number> {
         },
       };
 
-      // Tear down: senders, peers (their taps close), sessions (the monitor forgets them).
-      await Promise.all(sources.map((source) => source.stop()));
-      sources = [];
-      for (const { peerId, sessionId } of planned) {
-        media.closePeer(peerId);
-        await transitionSession(
-          context.db,
-          context.events,
-          { tenantId, sessionId, actor: 'bench', reason: 'bench step over' },
-          'terminated',
-        );
-      }
-      await delay(3000);
       return result;
     };
 
@@ -553,30 +610,52 @@ export async function runLoadBench(argv: string[]): Promise<number> {
       'mode     cand  fps min/med  p95 ms  events (worst delay s: no_face multiple_faces face_mismatch talking)  missed  false  CPU %  CPU %/cand  RSS MB/cand  others CPU %',
     );
     const steps: StepResult[] = [];
-    // Modes take turns at each step, so both meet the same neighbours on a shared machine.
-    const broken = new Set<Mode>();
-    for (const count of options.steps) {
-      for (const mode of options.modes) {
-        if (broken.has(mode)) continue;
-        const step = await runStep(mode, count);
-        step.rssPerCandidateMB = round(Math.max(0, step.rssMB - idleRssMB) / count, 1);
-        steps.push(step);
-        const delays = scripted
-          .map((type) => {
-            const value = step.eventDelayMs[type];
-            return value === undefined
-              ? '  -  '
-              : value === null
-                ? 'MISS '
-                : (value / 1000).toFixed(1).padStart(5);
-          })
-          .join(' ');
-        say(
-          `${mode.padEnd(8)} ${String(count).padStart(4)}  ${step.fpsMin.toFixed(2)}/${step.fpsMedian.toFixed(2)}   ${String(step.p95LatencyMs).padStart(6)}  ${delays.padEnd(74)}  ${String(step.missedEvents).padStart(6)}  ${String(step.unexpected).padStart(5)}  ${step.cpuPct.toFixed(0).padStart(5)}  ${step.cpuPerCandidatePct.toFixed(1).padStart(10)}  ${step.rssPerCandidateMB.toFixed(1).padStart(11)}  ${step.othersCpuPct.toFixed(0).padStart(12)}${step.held ? '' : '  ✗ objective broken'}`,
-        );
-        if (!step.held) broken.add(mode);
+    const report = (step: StepResult) => {
+      step.rssPerCandidateMB = round(Math.max(0, step.rssMB - idleRssMB) / step.candidates, 1);
+      steps.push(step);
+      const delays = scripted
+        .map((type) => {
+          const value = step.eventDelayMs[type];
+          return value === undefined
+            ? '  -  '
+            : value === null
+              ? 'MISS '
+              : (value / 1000).toFixed(1).padStart(5);
+        })
+        .join(' ');
+      say(
+        `${step.mode.padEnd(8)} ${String(step.candidates).padStart(4)}  ${step.fpsMin.toFixed(2)}/${step.fpsMedian.toFixed(2)}   ${String(step.p95LatencyMs).padStart(6)}  ${delays.padEnd(74)}  ${String(step.missedEvents).padStart(6)}  ${String(step.unexpected).padStart(5)}  ${step.cpuPct.toFixed(0).padStart(5)}  ${step.cpuPerCandidatePct.toFixed(1).padStart(10)}  ${step.rssPerCandidateMB.toFixed(1).padStart(11)}  ${step.othersCpuPct.toFixed(0).padStart(12)}${step.held ? '' : '  ✗ objective broken'}`,
+      );
+      return step.held;
+    };
+    if (options.fresh) {
+      // Modes take turns at each step, so both meet the same neighbours on a shared machine.
+      const broken = new Set<Mode>();
+      for (const count of options.steps) {
+        for (const mode of options.modes) {
+          if (broken.has(mode)) continue;
+          const all = await startCandidates(mode, 0, count);
+          const held = report(await measureStep(mode, all, all));
+          await stopCandidates(all);
+          if (!held) broken.add(mode);
+        }
+        if (options.modes.every((mode) => broken.has(mode))) break;
       }
-      if (options.modes.every((mode) => broken.has(mode))) break;
+    } else {
+      // The ramp: one mode at a time, its candidates staying on while each step adds more.
+      for (const mode of options.modes) {
+        const all: Running[] = [];
+        try {
+          for (const count of options.steps) {
+            if (count <= all.length) continue;
+            const joined = await startCandidates(mode, all.length, count);
+            all.push(...joined);
+            if (!report(await measureStep(mode, all, joined))) break;
+          }
+        } finally {
+          await stopCandidates(all);
+        }
+      }
     }
     const largest = (mode: Mode) =>
       Math.max(0, ...steps.filter((s) => s.mode === mode && s.held).map((s) => s.candidates));

@@ -49,8 +49,21 @@ function toFace(face: FaceResult): Omit<FaceAnalysis, 'embedding'> {
   };
 }
 
+/**
+ * The int32 copy of the frame's bytes that tfjs needs (it has no uint8 tensors). One buffer per
+ * worker, reused: a fresh 3.7 MB array for every 640x480 frame was garbage that kept V8's
+ * collector busy on every thread. Safe to reuse: the backends copy it into their own memory (wasm
+ * when the tensor is made, tfjs-node when an op first reads it, both within the request), and a
+ * worker handles one request at a time.
+ */
+let int32Scratch = new Int32Array(0);
+
 function imageTensor(runtime: Runtime, image: RgbImage): Tensor3D {
-  return runtime.tf.tensor3d(image.data, [image.height, image.width, 3], 'int32');
+  const length = image.width * image.height * 3;
+  if (int32Scratch.length < length) int32Scratch = new Int32Array(length);
+  const values = int32Scratch.subarray(0, length);
+  values.set(image.data.subarray(0, length));
+  return runtime.tf.tensor3d(values, [image.height, image.width, 3], 'int32');
 }
 
 /**

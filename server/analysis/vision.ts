@@ -223,8 +223,8 @@ async function cascadeFaces(
   input: Tensor4D,
   options: FrameWorkOptions,
   cut: boolean,
+  iris: boolean,
 ): Promise<{ result: Result; shortRange: boolean }> {
-  const iris = options.iris ?? true;
   if (!options.fullDetector && !cut) {
     // Human keeps what detect() is given: the iris switch is spelled out on every call.
     const result = await runtime.quick.detect(input, { face: { iris: { enabled: iris } } });
@@ -272,18 +272,12 @@ export async function analyseFrame(
   try {
     started = performance.now();
     const cut = (thumbnailChange(options.previousThumbnail ?? null, small) ?? 0) >= cutChange;
+    // Eye gaze on every frame without a cascade; with one, as the engine's gaze cadence says.
+    const iris = options.cascade !== true || options.iris !== false;
     const { result, shortRange } =
       options.cascade === true && !options.antispoof
-        ? await cascadeFaces(runtime, input, options, cut)
-        : {
-            result: await detectFaces(
-              runtime,
-              input,
-              options.antispoof,
-              options.cascade !== true || options.iris !== false,
-            ),
-            shortRange: false,
-          };
+        ? await cascadeFaces(runtime, input, options, cut, iris)
+        : { result: await detectFaces(runtime, input, options.antispoof, iris), shortRange: false };
     const detectMs = performance.now() - started;
     started = performance.now();
     // Human merges the config given to detect() into its own for good: every switch spelled out.
@@ -332,7 +326,7 @@ export async function analyseFrame(
         change: change === null ? null : round(change, 4),
         trackChanged: changedTrack,
         shortRange,
-        iris: options.cascade !== true || options.iris !== false,
+        iris,
       },
       thumbnail: small,
       track,

@@ -206,7 +206,10 @@ export async function loadRuntime(settings: WorkerSettings): Promise<Runtime> {
 
     // A second copy of Human's module: each model lives in module state, so one module holds one
     // face detector. Its tfjs-core and backend are the ones already loaded (required, so cached).
-    const humanFile = path.join(packageDir('@vladmandic/human'), 'dist', 'human.node-wasm.js');
+    // The cache is keyed by real path: resolve it, or a symlinked node_modules keeps the first copy.
+    const humanFile = require.resolve(
+      path.join(packageDir('@vladmandic/human'), 'dist', 'human.node-wasm.js'),
+    );
     delete require.cache[humanFile];
     const quickModule = require(humanFile) as { Human: new (config?: Partial<HumanConfig>) => Human };
     const quick = new quickModule.Human(quickConfig(settings, loaded.humanBackend));

@@ -1,3 +1,5 @@
+import dgram from 'node:dgram';
+import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { ivfFrame, ivfHeader, oggCrc, OggOpusWriter } from '../../server/sampler/containers.js';
 import {
@@ -6,6 +8,7 @@ import {
   VideoAssembler,
   vp8Dimensions,
 } from '../../server/sampler/depacketize.js';
+import { RtpRelay } from '../../server/sampler/rtp-relay.js';
 import { parseRtp, sequenceDelta, TimestampUnwrapper, type RtpPacket } from '../../server/sampler/rtp.js';
 
 /** An RTP datagram: version 2, optional CSRCs, header extension and padding. */
@@ -234,5 +237,108 @@ describe('containers for ffmpeg', () => {
     expect(page.readUInt32LE(22)).toBe(oggCrc(zeroed));
     // The CRC itself, against a known value: Ogg's CRC-32 (poly 0x04c11db7, init 0) of "123456789".
     expect(oggCrc(Buffer.from('123456789'))).toBe(0x89a1897f); // CRC-32/CKSUM check 0x765e7680 without its final xor
+  });
+});
+
+/** A decoder's stdin stand-in: keeps every byte and counts the write calls that reached it. */
+function recordingSink(): {
+  sink: Writable;
+  bytes: () => Buffer;
+  writes: () => number;
+  finished: Promise<void>;
+} {
+  const chunks: Buffer[] = [];
+  let writes = 0;
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      writes += 1;
+      chunks.push(chunk);
+      done();
+    },
+    writev(entries, done) {
+      writes += 1;
+      for (const entry of entries) chunks.push(entry.chunk as Buffer);
+      done();
+    },
+  });
+  const finished = new Promise<void>((resolve) => sink.once('finish', () => resolve()));
+  return { sink, bytes: () => Buffer.concat(chunks), writes: () => writes, finished };
+}
+
+/** Ogg pages in a byte run: each page's granule position, in order. */
+function oggGranules(bytes: Buffer): bigint[] {
+  const granules: bigint[] = [];
+  let offset = 0;
+  while (offset + 27 <= bytes.length) {
+    expect(bytes.toString('latin1', offset, offset + 4)).toBe('OggS');
+    const segments = bytes[offset + 26] ?? 0;
+    let body = 0;
+    for (let i = 0; i < segments; i++) body += bytes[offset + 27 + i] ?? 0;
+    granules.push(bytes.readBigUInt64LE(offset + 6));
+    offset += 27 + segments + body;
+  }
+  expect(offset).toBe(bytes.length);
+  return granules;
+}
+
+describe('the relay to the decoder (real UDP on loopback)', () => {
+  async function sendOpus(port: number, count: number): Promise<void> {
+    const client = dgram.createSocket('udp4');
+    try {
+      for (let i = 0; i < count; i++) {
+        // TOC 0xfc: one 20 ms CELT frame (960 samples at 48 kHz).
+        const datagram = rtp({
+          sequence: i,
+          timestamp: i * 960,
+          payloadType: 111,
+          payload: Buffer.from([0xfc, i]),
+        });
+        await new Promise<void>((resolve, reject) =>
+          client.send(datagram, port, '127.0.0.1', (error) => (error ? reject(error) : resolve())),
+        );
+      }
+    } finally {
+      client.close();
+    }
+  }
+
+  it('gathers a burst of packets into a few writes, in order, nothing lost', async () => {
+    const relay = await RtpRelay.open('127.0.0.1', 'opus', 48_000);
+    const { sink, bytes, writes } = recordingSink();
+    relay.attach(sink);
+    try {
+      await sendOpus(relay.port, 20);
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      const granules = oggGranules(bytes());
+      // OpusHead and OpusTags, then the 20 packets, each ending 960 samples after the last.
+      expect(granules).toHaveLength(22);
+      expect(granules.slice(2)).toEqual(Array.from({ length: 20 }, (_, i) => BigInt((i + 1) * 960)));
+      // One write per packet before; a burst sent within milliseconds now leaves in a few.
+      expect(writes()).toBeLessThanOrEqual(3);
+    } finally {
+      relay.close();
+    }
+  });
+
+  it('hands what it gathered to the decoder when it closes', async () => {
+    const relay = await RtpRelay.open('127.0.0.1', 'opus', 48_000);
+    const { sink, bytes, writes, finished } = recordingSink();
+    relay.attach(sink);
+    await sendOpus(relay.port, 5);
+    // Wait until packets are held in the gathering window (corked, not yet written)…
+    const deadline = Date.now() + 2000;
+    while (sink.writableLength === 0 && Date.now() < deadline) await new Promise(setImmediate);
+    const held = sink.writableLength;
+    expect(held).toBeGreaterThan(0);
+    expect(writes()).toBe(0);
+    // …then close: what was held must still reach the decoder, in order.
+    relay.close();
+    await finished;
+    expect(bytes().length).toBeGreaterThanOrEqual(held);
+    const granules = oggGranules(bytes());
+    expect(granules.length).toBeGreaterThanOrEqual(3);
+    expect(granules.slice(2)).toEqual(
+      Array.from({ length: granules.length - 2 }, (_, i) => BigInt((i + 1) * 960)),
+    );
   });
 });

@@ -130,18 +130,28 @@ describe.each(ffmpegs)('server-side analysis of live streams in Chromium ($sourc
     }
   });
 
-  it('shows multiple_faces on the dashboard when two people are in view', async () => {
+  it('shows multiple_faces on the dashboard when two people are in view, and stops showing live figures once they drop out', async () => {
     const { sessionId, browser } = await joinWith(
       'pair',
       fakeCameraY4m('video/cisco_vt_2people_320x192_9f.mp4', { size: '640x384' }),
       silence(),
     );
+    const tile = `[data-testid=tile][data-session="${sessionId}"]`;
+    const text = (testId: string) => dashboard.locator(`${tile} [data-testid=${testId}]`).innerText();
     try {
       await onDashboard(sessionId, 'multiple_faces');
+      await expect.poll(() => text('tile-faces'), { timeout: 15_000 }).toBe('2');
+      // The candidate drops out: the tile must not go on showing the last figures as if live.
+      await browser.close();
+      await dashboard.waitForSelector(`${tile} .conn[data-connected=false]`, { timeout: 20_000 });
+      expect(await text('tile-faces')).toBe('—');
+      expect(await text('tile-match')).toBe('—');
+      expect(await text('tile-voice')).toBe('—');
+      expect(await text('tile-tick-time')).toMatch(/^Offline: last analysis \d/);
     } finally {
       await browser.close();
     }
-  });
+  }, 90_000);
 
   it('reports no_face for an empty room', async () => {
     const { sessionId, browser } = await joinWith(

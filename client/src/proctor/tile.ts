@@ -58,6 +58,9 @@ export class Tile {
   readonly #confirmRow: HTMLElement;
   readonly #confirmButton: HTMLButtonElement;
   readonly #error: HTMLElement;
+  /** When the last analysis tick's frame was taken, ISO time (null before the first). */
+  #lastTickAt: string | null = null;
+  #connected = false;
   #busy = false;
 
   constructor(session: LiveSession, callbacks: TileCallbacks) {
@@ -78,10 +81,10 @@ export class Tile {
     this.#statusEl = el('code', { class: 'status-word', title: 'Session status' });
     this.#flag = el('span', { class: 'flag', hidden: true }, 'Flagged');
     this.#score = el('dd', { class: 'score' });
-    this.#faces = el('dd', {}, '—');
-    this.#match = el('dd', {}, '—');
-    this.#voice = el('dd', {}, '—');
-    this.#tickTime = el('p', { class: 'tick-time' }, 'No analysis yet');
+    this.#faces = el('dd', { 'data-testid': 'tile-faces' }, '—');
+    this.#match = el('dd', { 'data-testid': 'tile-match' }, '—');
+    this.#voice = el('dd', { 'data-testid': 'tile-voice' }, '—');
+    this.#tickTime = el('p', { class: 'tick-time', 'data-testid': 'tile-tick-time' }, 'No analysis yet');
     this.#open = el('ul', { class: 'open-violations', 'aria-label': 'Open violations' });
     this.#warnInput = el('input', {
       id: `warn-${id}`,
@@ -239,9 +242,17 @@ export class Tile {
   }
 
   setConnected(connected: boolean): void {
+    this.#connected = connected;
     setText(this.#connection, connected ? 'Connected' : 'Offline');
     this.#connection.dataset.connected = String(connected);
-    if (!connected) this.clearVideo('disconnected');
+    if (connected) return;
+    this.clearVideo('disconnected');
+    // Faces, match and voice describe the live picture: with none, they would read as current.
+    this.#clearLiveFigures();
+    setText(
+      this.#tickTime,
+      this.#lastTickAt === null ? 'No analysis yet' : `Offline: last analysis ${clock(this.#lastTickAt)}`,
+    );
   }
 
   showVideo(track: MediaStreamTrack): void {
@@ -266,12 +277,24 @@ export class Tile {
   }
 
   tick(t: AnalysisTick): void {
+    this.setScore(t.score);
+    // ISO times of one format sort as text.
+    if (this.#lastTickAt === null || t.at > this.#lastTickAt) this.#lastTickAt = t.at;
+    // A tick can trail the drop (a frame analysed just before it): it is not a live picture.
+    if (!this.#connected) {
+      setText(this.#tickTime, `Offline: last analysis ${clock(this.#lastTickAt)}`);
+      return;
+    }
     setText(this.#faces, t.faces === null ? '—' : String(t.faces));
     this.#faces.dataset.alert = String(t.faces !== null && t.faces !== 1);
     setText(this.#match, percent(t.identitySimilarity));
     setText(this.#voice, t.speaking === null ? '—' : t.speaking ? 'Speaking' : 'Quiet');
-    this.setScore(t.score);
     setText(this.#tickTime, `Analysis ${clock(t.at)}`);
+  }
+
+  #clearLiveFigures(): void {
+    for (const figure of [this.#faces, this.#match, this.#voice]) setText(figure, '—');
+    this.#faces.dataset.alert = 'false';
   }
 
   violation(v: Violation): void {

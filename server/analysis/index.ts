@@ -31,6 +31,8 @@ export type {
 } from './observe.js';
 export { distanceToSimilarity, faceDistance, similarity } from './similarity.js';
 export { decodeImage } from './image.js';
+export { measureBatching } from './batching.js';
+export type { BatchingReport, BatchingRow } from './batching.js';
 export { ModelIntegrityError, readManifest, verifyModels } from './manifest.js';
 export type { ModelManifest } from './manifest.js';
 export { ffmpegAvailable, readVideoFrames } from './video.js';

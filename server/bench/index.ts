@@ -18,6 +18,11 @@ const benchmarks: Record<string, { describe: string; run: (argv: string[]) => Pr
       'live tiles one proctor dashboard tab holds: Chromium CPU and page fps at 12, 24, 48, 100 tiles',
     run: async (argv) => (await import('./dashboard.js')).runDashboardBench(argv),
   },
+  batch: {
+    describe:
+      'per-face models (mesh, iris, recognition) N inputs per call against one: CPU per input, same outputs',
+    run: async (argv) => (await import('./batch.js')).runBatchBench(argv),
+  },
   accuracy: {
     describe: 'analysis detectors on ../shared/testdata: precision/recall, identity TPR@FPR1%, timings',
     run: async (argv) => (await import('./accuracy.js')).runAccuracy(argv),

@@ -25,6 +25,7 @@ import {
   type RgbFrame,
 } from '../analysis/index.js';
 import { createLogger, packageRoot } from '../shared/index.js';
+import { flag, option } from './args.js';
 
 /** Visual face counts from testdata/human/INDEX.md (group-1: "about 18-20", counted as 18). */
 // prettier-ignore
@@ -145,15 +146,6 @@ function pairScores(items: IdentityItem[], a: 'strong' | 'fast', b: 'strong' | '
   return tprAtFpr(positives, negatives);
 }
 
-function option(argv: string[], name: string): string | undefined {
-  for (const [index, arg] of argv.entries()) {
-    if (arg === `--${name}`) return argv[index + 1];
-    if (arg.startsWith(`--${name}=`) || arg.startsWith(`${name}=`)) return arg.slice(arg.indexOf('=') + 1);
-  }
-  return undefined;
-}
-
-const flag = (argv: string[], name: string) => argv.includes(`--${name}`) || argv.includes(name);
 const fmt = (value: number | null, digits = 2) => (value === null ? '–' : value.toFixed(digits));
 const mean = (values: number[]) => (values.length ? values.reduce((a, b) => a + b, 0) / values.length : 0);
 

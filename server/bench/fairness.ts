@@ -24,6 +24,7 @@ import {
 } from '../analysis/index.js';
 import { defaultPolicy } from '../proctoring/index.js';
 import { createLogger, packageRoot } from '../shared/index.js';
+import { flag, option } from './args.js';
 
 interface Step {
   name: string;
@@ -77,14 +78,6 @@ interface StepFigures {
   fmr: number;
 }
 
-function option(argv: string[], name: string): string | undefined {
-  for (const [index, arg] of argv.entries()) {
-    if (arg === `--${name}`) return argv[index + 1];
-    if (arg.startsWith(`--${name}=`) || arg.startsWith(`${name}=`)) return arg.slice(arg.indexOf('=') + 1);
-  }
-  return undefined;
-}
-const flag = (argv: string[], name: string) => argv.includes(`--${name}`) || argv.includes(name);
 const ratio = (a: number, b: number) => (b === 0 ? 0 : Math.round((a / b) * 1000) / 1000);
 
 export async function runFairnessBench(argv: string[]): Promise<number> {

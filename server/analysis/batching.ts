@@ -97,7 +97,7 @@ function recognitionSubject(runtime: Runtime): Subject {
       const net = runtime.faceapi.nets.faceRecognitionNet;
       const pictures = runtime.tf.unstack(input);
       try {
-        const output = await net.forward(pictures as unknown as Parameters<typeof net.forward>[0]);
+        const output = await net.forward(pictures);
         return await perInput(runtime, output as unknown as Tensor, input.shape[0]);
       } finally {
         runtime.tf.dispose(pictures);

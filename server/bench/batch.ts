@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { decodeImage, measureBatching } from '../analysis/index.js';
-import { packageRoot } from '../shared/index.js';
+import { findTestdata, testdataHelp } from '../doctor/index.js';
 import { flag, option } from './args.js';
 
 /** Frames of Foreman (one face, moving) used as inputs. */
@@ -27,14 +27,11 @@ export async function runBatchBench(argv: string[]): Promise<number> {
     console.error('vigil bench batch: --inputs takes a whole number from 1 to 10000');
     return 2;
   }
-  const testdata = path.resolve(
-    option(argv, 'testdata') ??
-      process.env.VIGIL_TESTDATA ??
-      path.join(packageRoot(), '..', 'shared', 'testdata'),
-  );
-  const framesDir = path.join(testdata, 'video', 'foreman_frames');
-  if (!fs.existsSync(framesDir)) {
-    console.error(`vigil bench batch: no test data at ${framesDir} (give --testdata DIR or VIGIL_TESTDATA)`);
+  const given = option(argv, 'testdata');
+  const testdata = given ? path.resolve(given) : findTestdata();
+  const framesDir = testdata && path.join(testdata, 'video', 'foreman_frames');
+  if (!framesDir || !fs.existsSync(framesDir)) {
+    console.error(`vigil bench batch: no Foreman frames in ${framesDir ?? 'the test data'}: ${testdataHelp}`);
     return 2;
   }
   const files = fs

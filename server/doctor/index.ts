@@ -22,6 +22,7 @@ import {
 import { findTestdata } from './testdata-location.js';
 
 export type { CheckResult, CheckStatus } from './checks.js';
+export { findTestdata, testdataHelp } from './testdata-location.js';
 
 /** A real face for the analysis timing when the test data is around; a blank frame otherwise. */
 function testImage(): string | undefined {

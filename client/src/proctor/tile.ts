@@ -249,10 +249,7 @@ export class Tile {
     this.clearVideo('disconnected');
     // Faces, match and voice describe the live picture: with none, they would read as current.
     this.#clearLiveFigures();
-    setText(
-      this.#tickTime,
-      this.#lastTickAt === null ? 'No analysis yet' : `Offline: last analysis ${clock(this.#lastTickAt)}`,
-    );
+    this.#showLastTick();
   }
 
   showVideo(track: MediaStreamTrack): void {
@@ -281,15 +278,20 @@ export class Tile {
     // ISO times of one format sort as text.
     if (this.#lastTickAt === null || t.at > this.#lastTickAt) this.#lastTickAt = t.at;
     // A tick can trail the drop (a frame analysed just before it): it is not a live picture.
-    if (!this.#connected) {
-      setText(this.#tickTime, `Offline: last analysis ${clock(this.#lastTickAt)}`);
-      return;
-    }
+    if (!this.#connected) return this.#showLastTick();
     setText(this.#faces, t.faces === null ? '—' : String(t.faces));
     this.#faces.dataset.alert = String(t.faces !== null && t.faces !== 1);
     setText(this.#match, percent(t.identitySimilarity));
     setText(this.#voice, t.speaking === null ? '—' : t.speaking ? 'Speaking' : 'Quiet');
     setText(this.#tickTime, `Analysis ${clock(t.at)}`);
+  }
+
+  /** Offline: when the last analysis was, not as if it were current. */
+  #showLastTick(): void {
+    setText(
+      this.#tickTime,
+      this.#lastTickAt === null ? 'No analysis yet' : `Offline: last analysis ${clock(this.#lastTickAt)}`,
+    );
   }
 
   #clearLiveFigures(): void {

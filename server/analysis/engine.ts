@@ -171,7 +171,7 @@ interface Slot {
  */
 const defaultThreads = (backend: AnalysisBackend) => {
   const cores = os.availableParallelism();
-  return backend === 'wasm' ? Math.max(1, cores <= 2 ? cores : cores - 1) : 1;
+  return backend === 'wasm' || backend === 'onnx' ? Math.max(1, cores <= 2 ? cores : cores - 1) : 1;
 };
 
 /**

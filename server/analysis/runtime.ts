@@ -9,6 +9,8 @@ import type * as FaceApi from '@vladmandic/face-api';
 import type { Config as HumanConfig, Human } from '@vladmandic/human';
 import { packageDir, readManifest, verifyModels } from './manifest.js';
 import { modelUrl, serveModels } from './model-fetch.js';
+import { moveToOnnxRuntime, type ConvertibleModel } from './onnx/graph-model.js';
+import { loadNativeRuntime, type NativeRuntime } from './onnx/native.js';
 import type { WorkerSettings } from './protocol.js';
 import { analysisBackends, type AnalysisBackend } from './types.js';
 import { SileroVad } from './vad.js';
@@ -131,6 +133,8 @@ export function quickConfig(
 interface LoadedBackend {
   backend: AnalysisBackend;
   humanBackend: 'wasm' | 'tensorflow';
+  /** The `onnx` backend's native runtime, which takes over the models it can convert. */
+  native: NativeRuntime | null;
   tried: string[];
 }
 
@@ -148,13 +152,14 @@ function loadBackend(choice: WorkerSettings['backend']): LoadedBackend {
   const tried: string[] = [];
   for (const backend of order) {
     try {
-      if (backend === 'wasm') {
+      if (backend === 'wasm' || backend === 'onnx') {
+        const native = backend === 'onnx' ? loadNativeRuntime() : null;
         require('@tensorflow/tfjs-backend-wasm');
-        return { backend, humanBackend: 'wasm', tried };
+        return { backend, humanBackend: 'wasm', native, tried };
       }
       // Registers the native 'tensorflow' backend on the shared tfjs-core.
       require(backend === 'tfjs-node-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node');
-      return { backend, humanBackend: 'tensorflow', tried };
+      return { backend, humanBackend: 'tensorflow', native: null, tried };
     } catch (error) {
       tried.push(`${backend}: ${firstLine(error)}`);
     }
@@ -165,6 +170,44 @@ function loadBackend(choice: WorkerSettings['backend']): LoadedBackend {
 function versionOf(name: string): string {
   const pkg = require(path.join(packageDir(name), 'package.json')) as { version?: string };
   return pkg.version ?? 'unknown';
+}
+
+/** Human's per-face graph models, converted whole. */
+const nativeFaceModels = ['blazeface', 'facemesh', 'iris', 'antispoof', 'liveness'];
+/**
+ * The object model moves up to its two heads; its decoding (top-k, gathers, box arithmetic)
+ * stays on TensorFlow.js, which is cheap and which the converter does not cover.
+ */
+const objectHeads = ['tower_0/keypoints', 'tower_0/wh'];
+
+/** Moves the models of both Humans onto ONNX Runtime; returns what moved and what did not. */
+async function moveFaceModels(
+  tf: Tf,
+  native: NativeRuntime,
+  human: Human,
+  quick: Human,
+): Promise<{ moved: string[]; failed: string[] }> {
+  const moved: string[] = [];
+  const failed: string[] = [];
+  const owners = [
+    ['', human],
+    ['quick/', quick],
+  ] as const;
+  for (const [prefix, owner] of owners) {
+    for (const name of [...nativeFaceModels, 'centernet']) {
+      const model = owner.models.models[name] as unknown as ConvertibleModel | null | undefined;
+      if (!model) continue;
+      const result = await moveToOnnxRuntime(
+        tf,
+        native,
+        model,
+        name === 'centernet' ? objectHeads : undefined,
+      );
+      if (result.moved) moved.push(`${prefix}${name}`);
+      else failed.push(`${prefix}${name}: ${result.reason}`);
+    }
+  }
+  return { moved, failed };
 }
 
 export async function loadRuntime(settings: WorkerSettings): Promise<Runtime> {
@@ -223,8 +266,22 @@ export async function loadRuntime(settings: WorkerSettings): Promise<Runtime> {
       );
     }
 
+    let backend = loaded.backend;
+    let nativeModels = '';
+    if (loaded.native) {
+      const moved = await moveFaceModels(tf, loaded.native, human, quick);
+      nativeModels = moved.moved.join(',');
+      if (moved.moved.length === 0) {
+        // Nothing converted: this is the wasm backend, and `tried` says why.
+        backend = 'wasm';
+        loaded.tried.push(`onnx: no model converted (${moved.failed.join('; ')})`);
+      } else if (moved.failed.length > 0) {
+        loaded.tried.push(`onnx: kept on tfjs: ${moved.failed.join('; ')}`);
+      }
+    }
+
     const runtime: Runtime = {
-      backend: loaded.backend,
+      backend,
       tf,
       human,
       faceapi,
@@ -237,6 +294,7 @@ export async function loadRuntime(settings: WorkerSettings): Promise<Runtime> {
         faceApi: versionOf('@vladmandic/face-api'),
         tfjs: tf.version_core,
         onnxruntimeWeb: versionOf('onnxruntime-web'),
+        ...(loaded.native ? { onnxruntimeNode: loaded.native.version, onnxModels: nativeModels } : {}),
         loadMs: String(Math.round(performance.now() - started)),
       },
     };

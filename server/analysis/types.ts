@@ -3,8 +3,11 @@
  * what comes back. Plain data only, so the same objects cross the worker-thread boundary.
  */
 
-/** TensorFlow.js backends Vigil can run Human and face-api on, best first. */
-export const analysisBackends = ['tfjs-node-gpu', 'tfjs-node', 'wasm'] as const;
+/**
+ * Backends Vigil can run Human and face-api on, best first. `onnx` is TensorFlow.js on wasm with
+ * the face models converted to ONNX and run by ONNX Runtime's native CPU kernels.
+ */
+export const analysisBackends = ['tfjs-node-gpu', 'tfjs-node', 'onnx', 'wasm'] as const;
 export type AnalysisBackend = (typeof analysisBackends)[number];
 /** `auto` takes the first of `analysisBackends` that loads (the `ANALYSIS_BACKEND` variable). */
 export type BackendChoice = 'auto' | AnalysisBackend;

@@ -24,7 +24,7 @@ export interface Config {
   rtc: { announcedIp: string; minPort: number; maxPort: number; workers: number };
   turn: { urls: string[]; secret: string; ttlSeconds: number } | undefined;
   analysis: {
-    backend: 'auto' | 'tfjs-node-gpu' | 'tfjs-node' | 'wasm';
+    backend: 'auto' | 'tfjs-node-gpu' | 'tfjs-node' | 'onnx' | 'wasm';
     threads: number | undefined;
     objectShare: number;
     monitorFps: number;

@@ -45,7 +45,7 @@ export const environmentSchema = z.object({
   /** coturn's `static-auth-secret`: pages get short-lived credentials derived from it. */
   TURN_SECRET: z.string().min(16).optional(),
   TURN_CREDENTIAL_TTL_SECONDS: int(60, 86_400).default(3600),
-  ANALYSIS_BACKEND: z.enum(['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm']).default('auto'),
+  ANALYSIS_BACKEND: z.enum(['auto', 'tfjs-node-gpu', 'tfjs-node', 'onnx', 'wasm']).default('auto'),
   /** Analysis worker threads; unset: the cores less one on wasm (each thread holds its own models). */
   ANALYSIS_THREADS: int(1, 64).optional(),
   /** Share of the analysis threads' time the object model (phones) may take under the cascade. */

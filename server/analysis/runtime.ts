@@ -9,8 +9,9 @@ import type * as FaceApi from '@vladmandic/face-api';
 import type { Config as HumanConfig, Human } from '@vladmandic/human';
 import { packageDir, readManifest, verifyModels } from './manifest.js';
 import { modelUrl, serveModels } from './model-fetch.js';
+import { loadNativeRecognizer, type RecognitionNet } from './onnx/face-recognition.js';
 import { moveToOnnxRuntime, type ConvertibleModel } from './onnx/graph-model.js';
-import { loadNativeRuntime, type NativeRuntime } from './onnx/native.js';
+import { loadNativeRuntime, type NativeRuntime, type NativeSession } from './onnx/native.js';
 import type { WorkerSettings } from './protocol.js';
 import { analysisBackends, type AnalysisBackend } from './types.js';
 import { SileroVad } from './vad.js';
@@ -33,6 +34,11 @@ export interface Runtime {
    * the full-range one (256 px): the cascade's faces on most frames (see `quickConfig`).
    */
   quick: Human;
+  /**
+   * face-api's recognition net on ONNX Runtime (the `onnx` backend): faces `[n, 150, 150, 3]`,
+   * 0..255, to descriptors `[n, 128]`. Null: face-api computes them on TensorFlow.js.
+   */
+  recognizer: NativeSession | null;
   settings: WorkerSettings;
   versions: Record<string, string>;
   /** Backends tried before the one that loaded, with why they failed. */
@@ -268,8 +274,20 @@ export async function loadRuntime(settings: WorkerSettings): Promise<Runtime> {
 
     let backend = loaded.backend;
     let nativeModels = '';
+    let recognizer: NativeSession | null = null;
     if (loaded.native) {
       const moved = await moveFaceModels(tf, loaded.native, human, quick);
+      const recognition = await loadNativeRecognizer(
+        tf,
+        loaded.native,
+        faceapi.nets.faceRecognitionNet as unknown as RecognitionNet,
+      );
+      if (recognition.session) {
+        recognizer = recognition.session;
+        moved.moved.push('face-api/recognition');
+      } else {
+        moved.failed.push(`face-api/recognition: ${recognition.reason}`);
+      }
       nativeModels = moved.moved.join(',');
       if (moved.moved.length === 0) {
         // Nothing converted: this is the wasm backend, and `tried` says why.
@@ -287,6 +305,7 @@ export async function loadRuntime(settings: WorkerSettings): Promise<Runtime> {
       faceapi,
       vad,
       quick,
+      recognizer,
       settings,
       tried: loaded.tried,
       versions: {

@@ -107,7 +107,9 @@ async function fastEmbedding(
     return tf.slice(level, [0, offset, offset, 0], [1, recognitionSize, recognitionSize, 3]);
   });
   try {
-    const descriptor = await faceapi.computeFaceDescriptor(face);
+    const descriptor = runtime.recognizer
+      ? runtime.recognizer.run(face.dataSync() as Float32Array, face.shape)[0]?.data
+      : await faceapi.computeFaceDescriptor(face);
     return descriptor instanceof Float32Array ? Array.from(descriptor, (value) => round(value, 6)) : null;
   } finally {
     face.dispose();

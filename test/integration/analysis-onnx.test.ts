@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeImage } from '../../server/analysis/index.js';
 import { defaultManifestPath } from '../../server/analysis/manifest.js';
 import { convertGraphModel, UnsupportedGraphError } from '../../server/analysis/onnx/convert.js';
+import { loadNativeRecognizer, type RecognitionNet } from '../../server/analysis/onnx/face-recognition.js';
 import { moveToOnnxRuntime, type ConvertibleModel } from '../../server/analysis/onnx/graph-model.js';
 import { loadNativeRuntime, type NativeRuntime } from '../../server/analysis/onnx/native.js';
 import { encodeModel, onnxType } from '../../server/analysis/onnx/proto.js';
@@ -170,6 +171,33 @@ describe('Human on ONNX Runtime (real Foreman frames)', () => {
     // Its own execute() was never replaced.
     expect(Object.hasOwn(tampered, 'execute')).toBe(false);
     altered.dispose();
+  });
+});
+
+describe("face-api's recognition net on ONNX Runtime (real Foreman frames)", () => {
+  it('gives the descriptors face-api gives, to 1e-4', async () => {
+    const { tf, faceapi } = runtime;
+    const net = faceapi.nets.faceRecognitionNet as unknown as RecognitionNet;
+    const loaded = await loadNativeRecognizer(tf, ort, net);
+    if (!loaded.session) throw new Error(`not loaded: ${loaded.reason}`);
+    for (const frame of frames) {
+      // The frame's centre square at the net's input size, 0..255 as the engine hands it over.
+      const face = tf.tidy(() => {
+        const side = Math.min(frame.width, frame.height);
+        const square = tf.slice(
+          tensorOf(frame),
+          [0, 0, Math.floor((frame.width - side) / 2), 0],
+          [1, side, side, 3],
+        );
+        return tf.image.resizeBilinear(square, [150, 150]);
+      });
+      const expected = (await net.computeFaceDescriptor(face)) as Float32Array;
+      const actual = loaded.session.run(face.dataSync() as Float32Array, face.shape)[0]!;
+      face.dispose();
+      expect(actual.dims).toEqual([1, 128]);
+      expect(largestDifference([expected], [actual.data])).toBeLessThan(1e-4);
+    }
+    loaded.session.dispose();
   });
 });
 

@@ -27,14 +27,20 @@ export function registerHealth(app: FastifyInstance, context: ServiceContext): v
 }
 
 /**
- * Stream analysis as `/readyz` reports it: `on` (with the ffmpeg in use: system or packaged, and
- * its version, not its path), `off` with the part and why, or `disabled` (built without it).
+ * Stream analysis as `/readyz` reports it: `on` (with the analysis backend and the ffmpeg in use:
+ * system or packaged, and its version, not its path), `off` with the part and why, or `disabled`
+ * (built without it).
  */
 function analysisReport(context: ServiceContext) {
   const state = context.analysisStatus?.state;
   if (!state) return undefined;
   if (state.status === 'on') {
-    return { status: 'on' as const, ffmpeg: { source: state.ffmpeg.source, version: state.ffmpeg.version } };
+    return {
+      status: 'on' as const,
+      // Which backend the models run on: the first thing to check when analysis is slow.
+      ...(context.analysis ? { backend: context.analysis.backend } : {}),
+      ffmpeg: { source: state.ffmpeg.source, version: state.ffmpeg.version },
+    };
   }
   return state;
 }

@@ -177,6 +177,8 @@ describe.each(backends())('stream analysis status on $name', (backend) => {
         const ready = await on.request<any>('GET', '/readyz');
         expect(ready.body.analysis).toEqual({
           status: 'on',
+          // auto: ONNX Runtime's native build loads from npm on this platform (linux x64).
+          backend: 'onnx',
           ffmpeg: { source: 'system', version: expect.stringMatching(/^ffmpeg version /) },
         });
         expect(on.app.sampler).toBeDefined();

@@ -27,7 +27,7 @@ import { AnalysisWorker } from './worker-handle.js';
 export interface AnalysisEngineOptions {
   /** `ANALYSIS_BACKEND`; default `auto`. */
   backend?: BackendChoice;
-  /** Worker threads, each with its own models. Default (wasm): 2 on 2 cores, else the cores less one; tfjs-node: 1. */
+  /** Worker threads, each with its own models. Default (wasm, onnx): 2 on 2 cores, else the cores less one; tfjs-node: 1. */
   threads?: number;
   logger: Logger;
   /** Faces reported per frame (Human's own default of 1 would hide a second person). Default 5. */
@@ -166,8 +166,9 @@ interface Slot {
  * wasm: on 2 cores, one thread per core; above that, every core but one (left to the ffmpeg
  * decoders, mediasoup and the main thread). Measured with `vigil bench load` on the 2-core
  * machine (2026-12-02, cascade with face tracking): 1 thread held 8 candidates, 2 threads held
- * 10; each thread costs ~400 MB of models. Larger machines were not measured. tfjs-node
- * parallelises inside each call: 1.
+ * 10; each thread costs ~400 MB of models. Larger machines were not measured. onnx: the same
+ * (its ONNX Runtime sessions compute on the calling thread only). tfjs-node parallelises inside
+ * each call: 1.
  */
 const defaultThreads = (backend: AnalysisBackend) => {
   const cores = os.availableParallelism();
@@ -228,8 +229,8 @@ export class AnalysisEngine extends EventEmitter<{ closed: [] }> {
   }
 
   /**
-   * Starts the workers. With `auto`, the first worker tries tfjs-node-gpu, tfjs-node and wasm in
-   * that order; the rest use what it found. Rejects with a clear message when a model file does
+   * Starts the workers. With `auto`, the first worker tries tfjs-node-gpu, tfjs-node, onnx and
+   * wasm in that order; the rest use what it found. Rejects with a clear message when a model file does
    * not match models/manifest.json or no backend loads.
    */
   static async create(options: AnalysisEngineOptions): Promise<AnalysisEngine> {

@@ -251,7 +251,7 @@ export async function loadRuntime(settings: WorkerSettings): Promise<Runtime> {
 
     const vadModel = files.get('@ricky0123/vad-web/dist/silero_vad_v5.onnx');
     if (!vadModel) throw new Error('the VAD model is missing from models/manifest.json');
-    const vad = await SileroVad.create(vadModel);
+    const vad = await SileroVad.create(vadModel, loaded.native ? 'native' : 'web');
 
     // A second copy of Human's module: each model lives in module state, so one module holds one
     // face detector. Its tfjs-core and backend are the ones already loaded (required, so cached).

@@ -1,9 +1,15 @@
 /**
- * Voice activity detection with Silero VAD v5 (the ONNX model shipped in @ricky0123/vad-web),
- * run by onnxruntime-web's WebAssembly build. Not onnxruntime-node: its postinstall fetches CUDA
- * libraries from api.nuget.org and fails `npm install` on an offline machine.
+ * Voice activity detection with Silero VAD v5 (the ONNX model shipped in @ricky0123/vad-web), run
+ * by onnxruntime-web's WebAssembly build, or by onnxruntime-node's native one with the `onnx`
+ * backend (the same API; its package carries the CPU libraries, and the project's .npmrc skips
+ * the install step that would fetch CUDA ones).
  */
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import type * as Ort from 'onnxruntime-web';
+import { packageDir } from './manifest.js';
+
+const require = createRequire(import.meta.url);
 
 /** Silero v5 at 16 kHz takes 512 new samples plus the previous 64 as context (its Python wrapper does the same). */
 const frameSamples = 512;
@@ -39,9 +45,18 @@ export class SileroVad {
     this.#sampleRate = new ort.Tensor('int64', BigInt64Array.from([16000n]), [1]);
   }
 
-  static async create(model: Uint8Array): Promise<SileroVad> {
+  static async create(model: Uint8Array, runtime: 'web' | 'native' = 'web'): Promise<SileroVad> {
+    if (runtime === 'native') {
+      // onnxruntime-common's API, as onnxruntime-web's (another copy of the same declarations).
+      const ort = require(path.join(packageDir('onnxruntime-node'), 'dist', 'index.js')) as typeof Ort;
+      // One thread: the engine already runs one worker per core.
+      const session = await ort.InferenceSession.create(model, {
+        intraOpNumThreads: 1,
+        interOpNumThreads: 1,
+      });
+      return new SileroVad(ort, session);
+    }
     const ort = await import('onnxruntime-web');
-    // One thread: the engine already runs one worker per core.
     ort.env.wasm.numThreads = 1;
     const session = await ort.InferenceSession.create(model);
     return new SileroVad(ort, session);

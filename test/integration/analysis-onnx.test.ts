@@ -4,7 +4,7 @@ import type { Tensor4D } from '@tensorflow/tfjs-core';
 import type { Result } from '@vladmandic/human';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeImage } from '../../server/analysis/index.js';
-import { defaultManifestPath } from '../../server/analysis/manifest.js';
+import { defaultManifestPath, readManifest, verifyModels } from '../../server/analysis/manifest.js';
 import { convertGraphModel, UnsupportedGraphError } from '../../server/analysis/onnx/convert.js';
 import { loadNativeRecognizer, type RecognitionNet } from '../../server/analysis/onnx/face-recognition.js';
 import { moveToOnnxRuntime, type ConvertibleModel } from '../../server/analysis/onnx/graph-model.js';
@@ -12,7 +12,8 @@ import { loadNativeRuntime, type NativeRuntime } from '../../server/analysis/onn
 import { encodeModel, onnxType } from '../../server/analysis/onnx/proto.js';
 import { loadRuntime, type Runtime } from '../../server/analysis/runtime.js';
 import type { RgbImage } from '../../server/analysis/types.js';
-import { testdata } from '../support/testdata.js';
+import { SileroVad } from '../../server/analysis/vad.js';
+import { audioFixture, testdata, wavSamples } from '../support/testdata.js';
 
 /**
  * The `onnx` backend: Human's graph models converted to ONNX and run by ONNX Runtime's native
@@ -198,6 +199,36 @@ describe("face-api's recognition net on ONNX Runtime (real Foreman frames)", () 
       expect(largestDifference([expected], [actual.data])).toBeLessThan(1e-4);
     }
     loaded.session.dispose();
+  });
+});
+
+describe('the Silero VAD on the native build', () => {
+  it('hears the speech fixture as the WebAssembly build does, chunk by chunk', async () => {
+    const files = verifyModels(readManifest(defaultManifestPath()), (id) => id.includes('silero'));
+    const model = [...files.values()][0];
+    if (!model) throw new Error('the VAD model is missing from the manifest');
+    const web = await SileroVad.create(model, 'web');
+    const native = await SileroVad.create(model, 'native');
+    const speech = wavSamples(audioFixture('speech'));
+    const noise = wavSamples(audioFixture('noise'));
+    const heard: number[] = [];
+    // Half-second chunks, as the sampler sends them; the state carries over within each stream.
+    for (const [name, samples] of [
+      ['speech', speech],
+      ['noise', noise],
+    ] as const) {
+      for (let offset = 0; offset + 8000 <= samples.length; offset += 8000) {
+        const chunk = samples.subarray(offset, offset + 8000);
+        const a = await web.process(name, chunk, false);
+        const b = await native.process(name, chunk, false);
+        expect(b.frames).toBe(a.frames);
+        expect(Math.abs(b.speechProbability - a.speechProbability)).toBeLessThan(1e-3);
+        expect(b.speechRatio).toBeCloseTo(a.speechRatio, 6);
+        if (name === 'speech') heard.push(b.speechProbability);
+      }
+    }
+    // The comparison covered speech, not only silence.
+    expect(Math.max(...heard)).toBeGreaterThan(0.8);
   });
 });
 

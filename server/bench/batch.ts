@@ -6,11 +6,9 @@
  * difference between batched and single outputs. The face detectors' graphs fix their batch at
  * 1, so they are listed, not measured.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import { decodeImage, measureBatching } from '../analysis/index.js';
-import { findTestdata, testdataHelp } from '../doctor/index.js';
+import { measureBatching } from '../analysis/index.js';
 import { flag, option } from './args.js';
+import { foremanFrames } from './foreman-frames.js';
 
 /** Frames of Foreman (one face, moving) used as inputs. */
 const frameCount = 8;
@@ -27,21 +25,12 @@ export async function runBatchBench(argv: string[]): Promise<number> {
     console.error('vigil bench batch: --inputs takes a whole number from 1 to 10000');
     return 2;
   }
-  const given = option(argv, 'testdata');
-  const testdata = given ? path.resolve(given) : findTestdata();
-  const framesDir = testdata && path.join(testdata, 'video', 'foreman_frames');
-  if (!framesDir || !fs.existsSync(framesDir)) {
-    console.error(`vigil bench batch: no Foreman frames in ${framesDir ?? 'the test data'}: ${testdataHelp}`);
+  const frames = await foremanFrames(argv, frameCount);
+  if ('error' in frames) {
+    console.error(`vigil bench batch: ${frames.error}`);
     return 2;
   }
-  const files = fs
-    .readdirSync(framesDir)
-    .filter((name) => name.endsWith('.jpg'))
-    .sort()
-    .slice(0, frameCount);
-  const images = await Promise.all(
-    files.map((name) => decodeImage(fs.readFileSync(path.join(framesDir, name)))),
-  );
+  const { images } = frames;
   const report = await measureBatching({ images, sizes, inputsPerSize: inputs });
   if (json) {
     console.log(JSON.stringify(report));

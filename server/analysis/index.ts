@@ -32,6 +32,7 @@ export type {
 export { distanceToSimilarity, faceDistance, similarity } from './similarity.js';
 export { decodeImage } from './image.js';
 export { measureBatching } from './batching.js';
+export { measureNativeSpeedup } from './native-speedup.js';
 export type { BatchingReport, BatchingRow } from './batching.js';
 export { ModelIntegrityError, readManifest, verifyModels } from './manifest.js';
 export type { ModelManifest } from './manifest.js';

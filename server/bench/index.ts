@@ -23,6 +23,11 @@ const benchmarks: Record<string, { describe: string; run: (argv: string[]) => Pr
       'per-face models (mesh, iris, recognition) N inputs per call against one: CPU per input, same outputs',
     run: async (argv) => (await import('./batch.js')).runBatchBench(argv),
   },
+  models: {
+    describe:
+      'each model on TensorFlow.js (wasm) and on ONNX Runtime native (the onnx backend): CPU per call, same outputs',
+    run: async (argv) => (await import('./models.js')).runModelsBench(argv),
+  },
   accuracy: {
     describe: 'analysis detectors on ../shared/testdata: precision/recall, identity TPR@FPR1%, timings',
     run: async (argv) => (await import('./accuracy.js')).runAccuracy(argv),

@@ -251,7 +251,13 @@ export async function loadRuntime(settings: WorkerSettings): Promise<Runtime> {
 
     const vadModel = files.get('@ricky0123/vad-web/dist/silero_vad_v5.onnx');
     if (!vadModel) throw new Error('the VAD model is missing from models/manifest.json');
-    const vad = await SileroVad.create(vadModel, loaded.native ? 'native' : 'web');
+    // The native VAD when the onnx backend loaded; the WebAssembly one if that cannot start.
+    const vad = loaded.native
+      ? await SileroVad.create(vadModel, 'native').catch((error: unknown) => {
+          loaded.tried.push(`onnx: VAD kept on onnxruntime-web: ${firstLine(error)}`);
+          return SileroVad.create(vadModel, 'web');
+        })
+      : await SileroVad.create(vadModel, 'web');
 
     // A second copy of Human's module: each model lives in module state, so one module holds one
     // face detector. Its tfjs-core and backend are the ones already loaded (required, so cached).

@@ -175,6 +175,23 @@ describe('Human on ONNX Runtime (real Foreman frames)', () => {
   });
 });
 
+describe('a model whose check throws', () => {
+  it('stays on TensorFlow.js, with the reason, instead of failing the load', async () => {
+    const mesh = runtime.quick.models.models.iris as unknown as ConvertibleModel;
+    const broken = Object.create(mesh, {
+      execute: {
+        value: () => {
+          throw new Error('backend lost');
+        },
+      },
+    }) as ConvertibleModel;
+
+    const result = await moveToOnnxRuntime(runtime.tf, ort, broken);
+
+    expect(result).toEqual({ moved: false, reason: 'the check failed: backend lost' });
+  });
+});
+
 describe("face-api's recognition net on ONNX Runtime (real Foreman frames)", () => {
   it('gives the descriptors face-api gives, to 1e-4', async () => {
     const { tf, faceapi } = runtime;

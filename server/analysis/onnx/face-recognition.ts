@@ -216,11 +216,22 @@ export async function loadNativeRecognizer(
   }
   const dims = [1, recognitionInputSide, recognitionInputSide, 3];
   const probe = Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, (_, i) => (i * 7919) % 256);
-  const input = tf.tensor(probe, dims);
-  const expected = await net.computeFaceDescriptor(input);
-  input.dispose();
-  const reference = Array.isArray(expected) ? expected[0] : expected;
-  const actual = session.run(probe, dims)[0]?.data;
+  let reference: Float32Array | undefined;
+  let actual: Float32Array | undefined;
+  try {
+    const input = tf.tensor(probe, dims);
+    const expected = await net.computeFaceDescriptor(input);
+    input.dispose();
+    reference = Array.isArray(expected) ? expected[0] : expected;
+    actual = session.run(probe, dims)[0]?.data;
+  } catch (error) {
+    // A failed check keeps the net on TensorFlow.js: analysis must still load.
+    session.dispose();
+    return {
+      session: null,
+      reason: `the check failed: ${error instanceof Error ? error.message : String(error)}`,
+    };
+  }
   let maxDifference = Infinity;
   if (reference && actual && actual.length === reference.length) {
     maxDifference = 0;

@@ -27,6 +27,10 @@ export type MoveResult = { moved: true; maxDifference: number } | { moved: false
 /** Largest difference allowed between the two runtimes, relative to the output's magnitude. */
 const tolerance = 1e-3;
 
+function firstLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
+}
+
 function topologyOf(model: ConvertibleModel): TfjsNode[] | null {
   const artifacts = (model as unknown as { artifacts?: { modelTopology?: { node?: unknown } } }).artifacts;
   const nodes = artifacts?.modelTopology?.node;
@@ -89,11 +93,19 @@ export async function moveToOnnxRuntime(
   }
 
   const probe = probeInput(inputShape);
-  const expected = tf.tidy(() => {
-    const result = model.execute(tf.tensor(probe.data, probe.dims), boundary ? [...nodeNames] : undefined);
-    return (Array.isArray(result) ? result : [result]).map((tensor) => tensor.dataSync() as Float32Array);
-  });
-  const actual = session.run(probe.data, probe.dims);
+  let expected: Float32Array[];
+  let actual: ReturnType<NativeSession['run']>;
+  try {
+    expected = tf.tidy(() => {
+      const result = model.execute(tf.tensor(probe.data, probe.dims), boundary ? [...nodeNames] : undefined);
+      return (Array.isArray(result) ? result : [result]).map((tensor) => tensor.dataSync() as Float32Array);
+    });
+    actual = session.run(probe.data, probe.dims);
+  } catch (error) {
+    // Whatever fails in the check keeps the model where it was: analysis must still load.
+    session.dispose();
+    return { moved: false, reason: `the check failed: ${firstLine(error)}` };
+  }
   let maxDifference = 0;
   for (const [index, values] of expected.entries()) {
     const got = actual[index]?.data;
